@@ -1,0 +1,1 @@
+"""Adapters for the domain's ports: local lake, in-memory fakes (and AWS, imported lazily)."""

@@ -1,0 +1,1 @@
+"""The ``cdp`` command line (SPEC 3.1)."""

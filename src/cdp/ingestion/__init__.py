@@ -1,0 +1,1 @@
+"""Segment-compatible event ingestion: validation, limits, clock skew, partial acceptance."""

@@ -1,0 +1,70 @@
+"""The lake's zone layout (SPEC 4), shared by the local directory and the S3 bucket.
+
+Local writes are atomic (temp file + rename in the same directory) so a concurrent reader such as
+``cdp query`` never sees a partial line; S3 PUTs are atomic by nature.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+RAW_EVENTS = "raw/events"
+QUARANTINE_EVENTS = "quarantine/events"
+LOCAL_STATE = "_local"
+
+ZONES: tuple[str, ...] = (
+    "landing",
+    "raw/events",
+    "raw/imports",
+    "quarantine",
+    "clean",
+    "identity",
+    "profiles",
+    "segments",
+    "exports",
+    "privacy",
+)
+
+
+def part_name(suffix: str, now: datetime | None = None) -> str:
+    """A unique, time-sortable object name: ``part-20261128T080313123456Z-<uuid>.<suffix>``."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    return f"part-{moment:%Y%m%dT%H%M%S%f}Z-{uuid.uuid4().hex}.{suffix}"
+
+
+@dataclass(frozen=True, slots=True)
+class LocalLake:
+    """A lake rooted in a local directory, with the same prefixes as the S3 bucket."""
+
+    root: Path
+
+    @classmethod
+    def at(cls, root: str | os.PathLike[str]) -> LocalLake:
+        return cls(Path(root).expanduser().resolve())
+
+    def path(self, *parts: str) -> Path:
+        return self.root.joinpath(*parts)
+
+    @property
+    def state_dir(self) -> Path:
+        """Local stand-ins for AWS state (DynamoDB tables, delivery state): ``_local/``."""
+        return self.path(LOCAL_STATE)
+
+    def write_atomic(self, relative: str, data: bytes) -> Path:
+        """Write ``data`` so readers see either nothing or the whole file."""
+        target = self.path(relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".partial")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(temp, target)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        return target

@@ -1,0 +1,124 @@
+"""``cdp serve``: a threaded HTTP server that hands each request to the same Lambda handler as AWS.
+
+Like API Gateway it caps the payload at 10 MiB and answers 502 if the handler itself fails (which the
+fuzz tests make sure never happens for client input).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+from cdp.localapi.apigw import LocalLambdaContext, http_api_event
+
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Requests whose method is ``method`` and path starts with ``prefix`` go to ``handler``."""
+
+    method: str
+    prefix: str
+    function_name: str
+    handler: LambdaHandler
+
+
+class LocalApiServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], routes: list[Route]) -> None:
+        super().__init__(address, _RequestHandler)
+        self.routes = routes
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: LocalApiServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s " + format, self.address_string(), *args)
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        try:
+            length = int(self.headers.get("content-length") or 0)
+        except ValueError:
+            self._reply(400, {"code": "invalid_body", "message": "bad Content-Length"})
+            return
+        if length < 0 or length > MAX_PAYLOAD_BYTES:
+            self.close_connection = True
+            self._reply(413, {"code": "request_too_large", "message": "payload exceeds 10 MiB"})
+            return
+        body = self.rfile.read(length) if length else b""
+        url = urlsplit(self.path)
+        route = next(
+            (r for r in self.server.routes if r.method == self.command and url.path.startswith(r.prefix)),
+            None,
+        )
+        if route is None:
+            self._reply(404, {"code": "not_found", "message": "no such route"})
+            return
+        event = http_api_event(
+            method=self.command,
+            path=url.path,
+            query=url.query,
+            headers=list(self.headers.items()),
+            body=body,
+            source_ip=self.client_address[0],
+        )
+        try:
+            result = route.handler(event, LocalLambdaContext(function_name=route.function_name))
+        except Exception:
+            logger.exception("handler %s failed", route.function_name)
+            self._reply(502, {"code": "internal_error", "message": "Internal Server Error"})
+            return
+        self._send_lambda_result(result)
+
+    def _send_lambda_result(self, result: dict[str, Any]) -> None:
+        raw = result.get("body") or ""
+        payload = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode("utf-8")
+        self.send_response(int(result.get("statusCode", 200)))
+        headers = {str(k).lower(): str(v) for k, v in (result.get("headers") or {}).items()}
+        headers.setdefault("content-type", "application/json")
+        for name, value in headers.items():
+            if name not in ("content-length", "connection"):
+                self.send_header(name, value)
+        self.send_header("content-length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _reply(self, status: int, body: dict[str, str]) -> None:
+        payload = orjson.dumps(body)
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)

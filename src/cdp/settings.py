@@ -1,0 +1,106 @@
+"""Typed configuration, parsed once at cold start / command start (STYLE 3).
+
+Nothing below this module reads ``os.environ``: entry points call :meth:`IngestionSettings.from_env`
+and pass the result down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_LAKE = Path(".cdp/lake")
+DEFAULT_TIME_ZONE = "Asia/Bangkok"
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the field and the reason."""
+
+
+class IngestionLimits(BaseModel):
+    """Segment Tracking API limits, counted on decoded JSON bytes (SPEC 3.2)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_event_kib: int = Field(default=32, ge=1, le=1024)
+    max_request_kib: int = Field(default=500, ge=1, le=6 * 1024)
+    max_batch_events: int = Field(default=2500, ge=1, le=100_000)
+
+    @property
+    def max_event_bytes(self) -> int:
+        return self.max_event_kib * 1024
+
+    @property
+    def max_request_bytes(self) -> int:
+        return self.max_request_kib * 1024
+
+
+class RateLimit(BaseModel):
+    """Per-write-key token bucket: ``requests_per_second`` refill, ``burst`` capacity."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    requests_per_second: float = Field(default=1000.0, gt=0)
+    burst: int = Field(default=5000, ge=1)
+
+
+class IngestionSettings(BaseModel):
+    """Everything the ingest handler needs, on AWS and locally."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    lake: str = Field(default=str(DEFAULT_LAKE), min_length=1)
+    sink: Literal["local"] = "local"
+    key_store: Literal["local"] = "local"
+    time_zone: str = DEFAULT_TIME_ZONE
+    limits: IngestionLimits = IngestionLimits()
+    rate_limit: RateLimit = RateLimit()
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> IngestionSettings:
+        """Build settings from ``CDP_*`` variables; raise :class:`ConfigError` naming the bad one."""
+        raw: dict[str, object] = {}
+        for path, var in _ENV_VARS.items():
+            if env.get(var):
+                node = raw
+                *parents, leaf = path
+                for part in parents:
+                    node = node.setdefault(part, {})  # type: ignore[assignment]
+                node[leaf] = env[var]
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = tuple(str(part) for part in first["loc"])
+            where = _ENV_VARS.get(loc, ".".join(loc))
+            raise ConfigError(f"invalid configuration {where}: {first['msg']}") from exc
+
+
+_ENV_VARS: dict[tuple[str, ...], str] = {
+    ("lake",): "CDP_LAKE",
+    ("sink",): "CDP_EVENT_SINK",
+    ("key_store",): "CDP_KEY_STORE",
+    ("time_zone",): "CDP_TIME_ZONE",
+    ("limits", "max_event_kib"): "CDP_MAX_EVENT_KIB",
+    ("limits", "max_request_kib"): "CDP_MAX_REQUEST_KIB",
+    ("limits", "max_batch_events"): "CDP_MAX_BATCH_EVENTS",
+    ("rate_limit", "requests_per_second"): "CDP_RATE_LIMIT_RPS",
+    ("rate_limit", "burst"): "CDP_RATE_LIMIT_BURST",
+}

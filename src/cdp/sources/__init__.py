@@ -1,0 +1,1 @@
+"""Sources (CRM, web, app, shop …) and the write keys that authenticate them."""
