@@ -13,7 +13,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import orjson
 import typer
 from rich.console import Console
@@ -189,13 +188,14 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="cdp", standalone_mode=False)
-    except click.exceptions.Exit as done:
-        return done.exit_code
-    except click.exceptions.Abort:
+    except typer.Exit as done:
+        return int(done.exit_code)
+    except typer.Abort:
         _fail("aborted")
         return 1
-    except click.ClickException as error:
-        _fail(error.format_message().replace("\n", " "))
+    except typer.TyperException as error:  # usage errors: bad options, missing arguments
+        message = error.format_message() if hasattr(error, "format_message") else str(error)
+        _fail(message.replace("\n", " "))
         return 2
     except _INPUT_ERRORS as error:
         _fail(str(error))
