@@ -8,9 +8,9 @@ and the returned :class:`IngestResponse` back into HTTP. Nothing a client sends 
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
 import math
+import re
 import uuid
 import zlib
 from collections.abc import Callable, Mapping
@@ -152,7 +152,7 @@ class IngestionService:
             return None
         try:
             user = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")[0]
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # bad base64 (binascii.Error), non-ASCII text, or not UTF-8 underneath
             raise _ClientError(401, "unauthorized", "malformed Basic authorization header") from None
         if not user:
             return None
@@ -222,6 +222,8 @@ class IngestionService:
             )
         batch_sent_at = _optional_time(payload.get("sentAt"))
         batch_context = payload.get("context") if isinstance(payload.get("context"), dict) else None
+        if batch_context is not None and not _encodable(batch_context):
+            raise _ClientError(400, "invalid_body", "batch context is nested too deeply")
         accepted: list[RawEventRecord] = []
         rejected: list[Rejection] = []
         seen: set[str] = set()
@@ -277,7 +279,7 @@ class IngestionService:
             )
         if call is not None:
             item = {**item, "type": call}
-        elif item.get("type") not in MESSAGE_TYPES:
+        elif not isinstance(item.get("type"), str) or item["type"] not in MESSAGE_TYPES:
             return Rejection(
                 index,
                 client_id,
@@ -298,6 +300,9 @@ class IngestionService:
             else:
                 timestamp = original or received_at
             timestamp_text = iso_utc(timestamp)
+            # a time near year 1 or 9999 with an offset may have no UTC equivalent
+            original_text = iso_utc(original) if original is not None else None
+            sent_at_text = iso_utc(sent_at) if sent_at is not None else None
         except (OverflowError, ValueError):
             return Rejection(index, client_id, "invalid_event", "timestamp is out of range", item)
         context = message.context
@@ -317,8 +322,8 @@ class IngestionService:
             context=_json_text(context),
             integrations=_json_text(message.integrations),
             timestamp=timestamp_text,
-            original_timestamp=iso_utc(original) if original is not None else None,
-            sent_at=iso_utc(sent_at) if sent_at is not None else None,
+            original_timestamp=original_text,
+            sent_at=sent_at_text,
             received_at=iso_utc(received_at),
             source_id=identity.source_id,
             write_key_id=identity.key_id,
@@ -379,6 +384,13 @@ def _gunzip(body: bytes, limit: int) -> bytes:
     return bytes(out)
 
 
+#: one JSON escape; a surrogate pair as one match, so a lone surrogate is a match of exactly six bytes
+_ESCAPE = re.compile(
+    rb"\\(?:u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|u[dD][89a-fA-F][0-9a-fA-F]{2}|.)",
+    re.DOTALL,
+)
+
+
 def _parse_json(body: bytes) -> object:
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
@@ -386,7 +398,23 @@ def _parse_json(body: bytes) -> object:
         # like JavaScript, integers beyond 64 bits are read as doubles rather than refused
         return orjson.loads(body)
     except orjson.JSONDecodeError:
+        pass
+    # orjson refuses a whole body for one lone UTF-16 surrogate escape (a string cut inside an emoji, which
+    # JSON.stringify and Python's json.dumps both write as \ud83d); Segment's Go parser reads it as U+FFFD,
+    # and so do we: one broken string must not cost a batch its valid events
+    repaired = _ESCAPE.sub(lambda match: rb"\ufffd" if len(match[0]) == 6 else match[0], body)
+    try:
+        return orjson.loads(repaired)
+    except orjson.JSONDecodeError:
         raise _ClientError(400, "invalid_json", "request body is not valid JSON") from None
+
+
+def _encodable(value: object) -> bool:
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return False
+    return True
 
 
 def _optional_time(value: object) -> datetime | None:
@@ -407,4 +435,8 @@ def _payload_text(payload: object) -> str:
     try:
         return orjson.dumps(payload).decode()
     except orjson.JSONEncodeError:
+        pass
+    try:
         return repr(payload)[: 64 * 1024]
+    except RecursionError:  # orjson reads 1,024 levels, repr gives up sooner
+        return "<payload nested too deeply to keep>"
