@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 DEFAULT_LAKE = Path(".cdp/lake")
 DEFAULT_TIME_ZONE = "Asia/Bangkok"
@@ -54,11 +54,30 @@ class IngestionSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     lake: str = Field(default=str(DEFAULT_LAKE), min_length=1)
-    sink: Literal["local"] = "local"
-    key_store: Literal["local"] = "local"
+    sink: Literal["local", "firehose"] = "local"
+    key_store: Literal["local", "dynamodb"] = "local"
+    #: Firehose DirectPut streams of the AWS sink (accepted events, rejections); required when sink=firehose
+    firehose_events_stream: str | None = Field(default=None, min_length=1, validate_default=True)
+    firehose_quarantine_stream: str | None = Field(default=None, min_length=1, validate_default=True)
+    #: DynamoDB table of the AWS key store; required when key_store=dynamodb
+    key_table: str | None = Field(default=None, min_length=1, validate_default=True)
     time_zone: str = DEFAULT_TIME_ZONE
     limits: IngestionLimits = IngestionLimits()
     rate_limit: RateLimit = RateLimit()
+
+    @field_validator("firehose_events_stream", "firehose_quarantine_stream")
+    @classmethod
+    def _stream_for_firehose(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("sink") == "firehose":
+            raise ValueError("is required when the event sink is firehose")
+        return value
+
+    @field_validator("key_table")
+    @classmethod
+    def _table_for_dynamodb(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("key_store") == "dynamodb":
+            raise ValueError("is required when the key store is dynamodb")
+        return value
 
     @field_validator("time_zone")
     @classmethod
@@ -97,6 +116,9 @@ _ENV_VARS: dict[tuple[str, ...], str] = {
     ("lake",): "CDP_LAKE",
     ("sink",): "CDP_EVENT_SINK",
     ("key_store",): "CDP_KEY_STORE",
+    ("firehose_events_stream",): "CDP_FIREHOSE_EVENTS_STREAM",
+    ("firehose_quarantine_stream",): "CDP_FIREHOSE_QUARANTINE_STREAM",
+    ("key_table",): "CDP_KEY_TABLE",
     ("time_zone",): "CDP_TIME_ZONE",
     ("limits", "max_event_kib"): "CDP_MAX_EVENT_KIB",
     ("limits", "max_request_kib"): "CDP_MAX_REQUEST_KIB",

@@ -10,20 +10,37 @@ from cdp.ingestion.ports import EventSink
 from cdp.ingestion.ratelimit import TokenBucketLimiter
 from cdp.ingestion.service import IngestionService
 from cdp.lake import LocalLake
-from cdp.settings import IngestionSettings
+from cdp.settings import ConfigError, IngestionSettings
 from cdp.sources.keys import WriteKeyStore
 
 
 def build_event_sink(settings: IngestionSettings) -> EventSink:
+    if settings.sink == "firehose":
+        from cdp.adapters.aws_firehose_sink import FirehoseEventSink
+
+        events = _required(settings.firehose_events_stream, "CDP_FIREHOSE_EVENTS_STREAM")
+        quarantine = _required(settings.firehose_quarantine_stream, "CDP_FIREHOSE_QUARANTINE_STREAM")
+        return FirehoseEventSink(events_stream=events, quarantine_stream=quarantine)
     from cdp.adapters.local_sink import LocalLakeEventSink
 
     return LocalLakeEventSink(LocalLake.at(settings.lake))
 
 
 def build_key_store(settings: IngestionSettings) -> WriteKeyStore:
+    if settings.key_store == "dynamodb":
+        from cdp.adapters.aws_dynamodb_keys import DynamoDbWriteKeyStore
+
+        return DynamoDbWriteKeyStore(table_name=_required(settings.key_table, "CDP_KEY_TABLE"))
     from cdp.adapters.local_keys import LocalWriteKeyStore
 
     return LocalWriteKeyStore(LocalLake.at(settings.lake))
+
+
+def _required(value: str | None, variable: str) -> str:
+    """Settings validation already guarantees these; this narrows the type and guards hand-built settings."""
+    if value is None:
+        raise ConfigError(f"invalid configuration {variable}: is required")
+    return value
 
 
 def build_ingestion_service(settings: IngestionSettings) -> IngestionService:

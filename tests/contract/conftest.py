@@ -6,21 +6,33 @@ moto-backed factories, so one test body checks them all.
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import boto3
+import orjson
 import pytest
+from moto import mock_aws
 
+from cdp.adapters.aws_dynamodb_keys import PARTITION_KEY, SORT_KEY, DynamoDbWriteKeyStore
+from cdp.adapters.aws_firehose_sink import PARTITION_QUERY, FirehoseEventSink, delivery_prefix
 from cdp.adapters.local_keys import LocalWriteKeyStore
 from cdp.adapters.local_sink import LocalLakeEventSink
 from cdp.adapters.memory import InMemoryEventSink, InMemoryWriteKeyStore
 from cdp.ingestion.ports import EventSink
 from cdp.ingestion.records import QuarantinedEvent, RawEventRecord
-from cdp.lake import LocalLake
+from cdp.lake import QUARANTINE_EVENTS, RAW_EVENTS, LocalLake
 from cdp.query.catalog import run_query
 from cdp.sources.keys import WriteKeyStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_firehose import FirehoseClient
+    from mypy_boto3_s3 import S3Client
 
 
 class SinkUnderTest:
@@ -67,14 +79,130 @@ def _local_keys(tmp: Path) -> Iterator[WriteKeyStore]:
     yield LocalWriteKeyStore(LocalLake.at(tmp / "lake"))
 
 
+# -- AWS adapters under moto -----------------------------------------------------------------------
+
+MOTO_REGION = "ap-southeast-1"
+
+
+@dataclass(frozen=True)
+class MotoLake:
+    """The AWS side of the ingestion path under moto, built like ``infra/`` builds it."""
+
+    bucket: str
+    events_stream: str
+    quarantine_stream: str
+    key_table: str
+    s3: S3Client
+    firehose: FirehoseClient
+    dynamodb: DynamoDBClient
+
+    def delivered(self, zone: str) -> list[dict[str, Any]]:
+        """Every record Firehose delivered under ``zone/``, one per JSON line (moto does not gzip)."""
+        rows: list[dict[str, Any]] = []
+        for key in self.object_keys(zone):
+            data = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            if data[:2] == b"\x1f\x8b":
+                data = gzip.decompress(data)
+            assert data.endswith(b"\n"), f"{key} does not end with a newline: records would run together"
+            rows.extend(orjson.loads(line) for line in data.splitlines())
+        return rows
+
+    def object_keys(self, zone: str) -> list[str]:
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=f"{zone}/")
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+
+def _delivery_stream(firehose: FirehoseClient, name: str, bucket: str, zone: str) -> None:
+    """A DirectPut stream configured as ``infra/`` configures it (moto ignores partitioning and GZIP)."""
+    firehose.create_delivery_stream(
+        DeliveryStreamName=name,
+        DeliveryStreamType="DirectPut",
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": "arn:aws:iam::123456789012:role/cdp-firehose",
+            "BucketARN": f"arn:aws:s3:::{bucket}",
+            "Prefix": delivery_prefix(zone),
+            "ErrorOutputPrefix": f"quarantine/delivery-errors/{name}/",
+            "CompressionFormat": "GZIP",
+            "DynamicPartitioningConfiguration": {"Enabled": True},
+            "ProcessingConfiguration": {
+                "Enabled": True,
+                "Processors": [
+                    {
+                        "Type": "MetadataExtraction",
+                        "Parameters": [
+                            {"ParameterName": "MetadataExtractionQuery", "ParameterValue": PARTITION_QUERY},
+                            {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"},
+                        ],
+                    }
+                ],
+            },
+        },
+    )
+
+
+@contextmanager
+def moto_lake() -> Iterator[MotoLake]:
+    """Lake bucket, both delivery streams and the write-key table, inside one ``mock_aws``."""
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=MOTO_REGION)
+        firehose = boto3.client("firehose", region_name=MOTO_REGION)
+        dynamodb = boto3.client("dynamodb", region_name=MOTO_REGION)
+        lake = MotoLake(
+            bucket="cdp-test-lake",
+            events_stream="cdp-test-events",
+            quarantine_stream="cdp-test-quarantine",
+            key_table="cdp-test-write-keys",
+            s3=s3,
+            firehose=firehose,
+            dynamodb=dynamodb,
+        )
+        s3.create_bucket(Bucket=lake.bucket, CreateBucketConfiguration={"LocationConstraint": MOTO_REGION})
+        _delivery_stream(firehose, lake.events_stream, lake.bucket, RAW_EVENTS)
+        _delivery_stream(firehose, lake.quarantine_stream, lake.bucket, QUARANTINE_EVENTS)
+        dynamodb.create_table(
+            TableName=lake.key_table,
+            KeySchema=[
+                {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
+                {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": PARTITION_KEY, "AttributeType": "S"},
+                {"AttributeName": SORT_KEY, "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield lake
+
+
+@contextmanager
+def _firehose_sink(_: Path) -> Iterator[SinkUnderTest]:
+    with moto_lake() as lake:
+        sink = FirehoseEventSink(
+            events_stream=lake.events_stream, quarantine_stream=lake.quarantine_stream, client=lake.firehose
+        )
+        yield SinkUnderTest(
+            sink,
+            lambda: sorted(lake.delivered(RAW_EVENTS), key=lambda r: (r["received_at"], r["message_id"])),
+            lambda: sorted(lake.delivered(QUARANTINE_EVENTS), key=lambda r: r["event_index"]),
+        )
+
+
+@contextmanager
+def _dynamodb_keys(_: Path) -> Iterator[WriteKeyStore]:
+    with moto_lake() as lake:
+        yield DynamoDbWriteKeyStore(table_name=lake.key_table, client=lake.dynamodb)
+
+
 # Factories are context managers so an adapter can hold a moto mock (or a server) for one test.
 SINK_FACTORIES: dict[str, Callable[[Path], AbstractContextManager[SinkUnderTest]]] = {
     "memory": _memory_sink,
     "local-lake": _local_sink,
+    "firehose-moto": _firehose_sink,
 }
 KEY_STORE_FACTORIES: dict[str, Callable[[Path], AbstractContextManager[WriteKeyStore]]] = {
     "memory": _memory_keys,
     "local-lake": _local_keys,
+    "dynamodb-moto": _dynamodb_keys,
 }
 
 

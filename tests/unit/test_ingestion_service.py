@@ -371,3 +371,18 @@ def test_deeply_nested_properties_cost_only_their_event(world: World) -> None:
     )
     assert response.status == 200
     assert [e["event"] for e in world.sink.events] == ["Flat"]
+
+
+def test_a_key_store_outage_is_503_not_401(world: World) -> None:
+    from cdp.sources.keys import KeyIdentity, KeyStoreUnavailableError
+
+    class KeyStoreDown(InMemoryWriteKeyStore):
+        def authenticate(self, write_key: str) -> KeyIdentity | None:
+            raise KeyStoreUnavailableError("table unreachable")
+
+    world.service._keys = KeyStoreDown()
+    response = world.post("track", {"event": "E", "userId": "u"})
+    assert response.status == 503
+    assert response.body["code"] == "service_unavailable"
+    assert response.headers["Retry-After"] == "1"
+    assert world.sink.events == []

@@ -26,7 +26,7 @@ from cdp.ingestion.ports import EventSink, SinkUnavailableError
 from cdp.ingestion.ratelimit import TokenBucketLimiter
 from cdp.ingestion.records import QuarantinedEvent, RawEventRecord, iso_utc
 from cdp.settings import IngestionLimits
-from cdp.sources.keys import KeyIdentity, WriteKeyStore
+from cdp.sources.keys import KeyIdentity, KeyStoreUnavailableError, WriteKeyStore
 
 logger = logging.getLogger(__name__)
 
@@ -119,11 +119,10 @@ class IngestionService:
             return IngestResponse(error.status, {"code": error.code, "message": error.message})
         except SinkUnavailableError as error:
             logger.error("event sink unavailable: %s", error)
-            return IngestResponse(
-                503,
-                {"code": "sink_unavailable", "message": "events could not be stored; retry later"},
-                {"Retry-After": "1"},
-            )
+            return _unavailable("sink_unavailable", "events could not be stored; retry later")
+        except KeyStoreUnavailableError as error:
+            logger.error("write-key store unavailable: %s", error)
+            return _unavailable("service_unavailable", "write keys cannot be checked now; retry later")
 
     def _handle(self, request: IngestRequest) -> IngestResponse:
         call = CALLS.get(request.call)
@@ -356,6 +355,10 @@ class IngestionService:
             # The client already has every rejection reason in the response; losing the quarantine copy
             # must not turn the accepted events' 200 into a retry that would store them again.
             logger.exception("could not quarantine %d rejected events", len(records))
+
+
+def _unavailable(code: str, message: str) -> IngestResponse:
+    return IngestResponse(503, {"code": code, "message": message}, {"Retry-After": "1"})
 
 
 class _RateLimitedError(_ClientError):

@@ -25,6 +25,10 @@ class SourceExistsError(ValueError):
     """``sources add`` for a name that already exists."""
 
 
+class KeyStoreUnavailableError(RuntimeError):
+    """The key store could not be asked; the client should retry (HTTP 503), not be told its key is bad."""
+
+
 class UnknownSourceError(KeyError):
     """A source that does not exist was named."""
 
