@@ -1,0 +1,1 @@
+"""Stacks by lifecycle: stateful data (retained) and ingestion (redeployable code)."""

@@ -1,0 +1,94 @@
+"""The stateful stack: everything that holds data. Retained on delete, termination-protected in prod.
+
+Deploying new code never touches this stack (STYLE 5), and deleting the ingestion stack leaves the lake, the
+write keys and the key that encrypts them in place. Other stacks use these resources only through the named
+CloudFormation exports listed in :class:`DataExports`: a stable, readable interface, and CloudFormation
+refuses to delete this stack or change an export while another stack imports it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from constructs import Construct
+
+from infra.components.encryption import DataKey
+from infra.components.lake import DataLake, LakeRetention
+from infra.components.write_keys import WriteKeyTable
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataExports:
+    """Names of the CloudFormation exports of one stage's data stack."""
+
+    lake_bucket_name: str
+    lake_bucket_arn: str
+    data_key_arn: str
+    key_table_name: str
+    key_table_arn: str
+
+    @classmethod
+    def for_stage(cls, stage: str) -> DataExports:
+        return cls(
+            lake_bucket_name=f"cdp-{stage}-lake-bucket-name",
+            lake_bucket_arn=f"cdp-{stage}-lake-bucket-arn",
+            data_key_arn=f"cdp-{stage}-data-key-arn",
+            key_table_name=f"cdp-{stage}-write-key-table-name",
+            key_table_arn=f"cdp-{stage}-write-key-table-arn",
+        )
+
+
+class CdpDataStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: str,
+        retention: LakeRetention,
+        log_group_prefix: str,
+        termination_protection: bool,
+        **stack_options: Any,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            stack_name=f"cdp-{stage}-data",
+            description=f"CDP {stage}: lake bucket, write-key table, KMS key (stateful, retained)",
+            termination_protection=termination_protection,
+            **stack_options,
+        )
+        retain = RemovalPolicy.RETAIN
+        self.key = DataKey(
+            self,
+            "DataKey",
+            alias=f"alias/cdp-{stage}-data",
+            log_group_prefix=log_group_prefix,
+            removal_policy=retain,
+        ).key
+        lake = DataLake(self, "Lake", key=self.key, retention=retention, removal_policy=retain)
+        self.lake_bucket = lake.bucket
+        self.access_log_bucket = lake.access_logs
+        self.key_table = WriteKeyTable(self, "WriteKeys", key=self.key, removal_policy=retain).table
+
+        self.exports = DataExports.for_stage(stage)
+        for output_id, value, export_name, description in (
+            (
+                "LakeBucketName",
+                self.lake_bucket.bucket_name,
+                self.exports.lake_bucket_name,
+                "The lake (SPEC 4)",
+            ),
+            ("LakeBucketArn", self.lake_bucket.bucket_arn, self.exports.lake_bucket_arn, "The lake (SPEC 4)"),
+            ("DataKeyArn", self.key.key_arn, self.exports.data_key_arn, "CMK of lake, table, queues, logs"),
+            (
+                "WriteKeyTableName",
+                self.key_table.table_name,
+                self.exports.key_table_name,
+                "CDP_KEY_TABLE for `cdp sources …` with CDP_KEY_STORE=dynamodb",
+            ),
+            ("WriteKeyTableArn", self.key_table.table_arn, self.exports.key_table_arn, "Write-key hashes"),
+        ):
+            CfnOutput(self, output_id, value=value, export_name=export_name, description=description)
