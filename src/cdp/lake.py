@@ -7,7 +7,6 @@ Local writes are atomic (temp file + rename in the same directory) so a concurre
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,15 +55,34 @@ class LocalLake:
         return self.path(LOCAL_STATE)
 
     def write_atomic(self, relative: str, data: bytes) -> Path:
-        """Write ``data`` so readers see either nothing or the whole file."""
+        """Write ``data`` so readers see either nothing or the whole file.
+
+        The temp name is derived from the (unique) target name and created with ``O_EXCL``: cheaper than
+        ``mkstemp`` on the ingestion hot path, and it never collides.
+        """
         target = self.path(relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".partial")
+        parent = target.parent
+        if parent not in _KNOWN_DIRECTORIES:
+            parent.mkdir(parents=True, exist_ok=True)
+            _KNOWN_DIRECTORIES.add(parent)
+        temp = parent / f".tmp-{target.name}-{uuid.uuid4().hex[:8]}.partial"
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileNotFoundError:  # the directory was removed since we remembered it
+            _KNOWN_DIRECTORIES.discard(parent)
+            parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.close(fd)
             os.replace(temp, target)
         except BaseException:
-            Path(temp).unlink(missing_ok=True)
+            temp.unlink(missing_ok=True)
             raise
         return target
+
+
+#: directories known to exist, so the hot path does not ``mkdir`` on every write
+_KNOWN_DIRECTORIES: set[Path] = set()
