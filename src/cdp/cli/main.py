@@ -9,19 +9,28 @@ import csv
 import io
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from cdp.imports import ImportInputError
+from cdp.imports.fields import RowKind
 from cdp.lake import LocalLake
 from cdp.query import QueryError
 from cdp.settings import DEFAULT_LAKE, ConfigError, IngestionSettings
-from cdp.sources.keys import SourceExistsError, SourceNameError, UnknownSourceError
+from cdp.sources.keys import SourceExistsError, SourceNameError, UnknownSourceError, validate_source_name
+
+if TYPE_CHECKING:
+    from cdp.imports.rows import ProgressCallback
+    from cdp.imports.service import ImportReport
 
 app = typer.Typer(
     name="cdp",
@@ -35,6 +44,7 @@ sources_app = typer.Typer(help="Manage sources and their write keys.", no_args_i
 app.add_typer(sources_app, name="sources")
 
 out = Console(soft_wrap=True)
+err = Console(stderr=True)
 
 LakeOption = Annotated[
     Path,
@@ -106,6 +116,116 @@ def sources_revoke(name: str, lake: LakeOption = DEFAULT_LAKE) -> None:
     out.print(f"revoked the write key of {name}")
 
 
+# -- import ----------------------------------------------------------------------------------------
+
+#: files smaller than this are imported before a progress bar would have drawn
+_PROGRESS_MIN_BYTES = 4 << 20
+
+
+@app.command("import")
+def import_(
+    source: Annotated[str, typer.Argument(help="Source name; created (with a new write key) if new.")],
+    file: Annotated[Path, typer.Argument(help="A CSV, JSON-lines or Parquet file.")],
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping",
+            help="Mapping YAML (format, encoding, delimiter, columns, types, date formats, PII). "
+            "Without it, columns named like standard fields map to them and the rest become attributes.",
+        ),
+    ] = None,
+    kind: Annotated[
+        RowKind | None,
+        typer.Option("--kind", help="What one row is, when no mapping says so (default: from the columns)."),
+    ] = None,
+    lake: LakeOption = DEFAULT_LAKE,
+) -> None:
+    """Import a file: typed rows to `import_rows`, bad rows to `quarantine_imports` with row number and
+    reason. Importing the same content again does nothing."""
+    from cdp.adapters.local_imports import LocalImportStore
+    from cdp.imports.mapping import load_mapping
+    from cdp.imports.service import ImportService, mapping_for_file
+
+    validate_source_name(source)
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        raise InvalidInputError(f"cannot read {file}: {error.strerror or error}") from None
+    if mapping is not None:
+        chosen = load_mapping(mapping)
+        if kind is not None and kind is not chosen.kind:
+            raise InvalidInputError(f"--kind {kind.value} contradicts the mapping's kind {chosen.kind.value}")
+    else:
+        chosen = mapping_for_file(source, file.name, data, kind)
+    service = ImportService(LocalImportStore(_lake(lake)))
+    with _import_progress(file.name, len(data)) as progress:
+        report = service.import_file(source, file.name, data, chosen, progress=progress)
+    _ensure_source(lake, source)
+    _print_import_report(report)
+
+
+@contextmanager
+def _import_progress(name: str, size: int) -> Iterator[ProgressCallback | None]:
+    """A progress bar on stderr for large files (stdout keeps only the summary)."""
+    if size < _PROGRESS_MIN_BYTES:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rows]:,} rows"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"importing {name}", total=1.0, rows=0)
+        yield lambda fraction, rows: bar.update(task, completed=fraction, rows=rows)
+
+
+def _ensure_source(lake: Path, source: str) -> None:
+    """``cdp import`` creates a new source like ``sources add`` does; an existing one keeps its key."""
+    try:
+        issued = _key_store(lake).create_source(source)
+    except SourceExistsError:
+        return
+    out.print(f"created source {issued.source_id} (key id {issued.key_id}); its write key, shown once:")
+    print(issued.write_key)
+
+
+def _print_import_report(report: ImportReport) -> None:
+    if report.status == "already_imported":
+        out.print(
+            f"already imported: {report.file_name} is import {report.import_id} of source "
+            f"{report.source_id} ({report.imported_at}): {report.rows_accepted} rows accepted, "
+            f"{report.rows_rejected} rejected; nothing to do",
+            markup=False,
+        )
+        if report.mapping_changed:
+            out.print(
+                "note: this mapping differs from the one the file was imported with; "
+                "the same content is not imported twice",
+                markup=False,
+            )
+        return
+    out.print(
+        f"imported {report.file_name} into source {report.source_id} (import id {report.import_id}): "
+        f"{report.rows_read} rows read, {report.rows_accepted} accepted, {report.rows_rejected} rejected "
+        f"in {report.duration_seconds:.2f} s",
+        markup=False,
+    )
+    if report.missing_columns:
+        missing = ", ".join(f'"{name}"' for name in report.missing_columns)
+        out.print(f"warning: mapped columns not in the file (left empty): {missing}", markup=False)
+    if report.rejections:
+        table = Table("reason", "column", "rows", "example", title="rejected rows (table quarantine_imports)")
+        for item in report.rejections:
+            table.add_row(Text(item.code), Text(item.column or ""), str(item.rows), Text(item.example))
+        out.print(table)
+
+
 # -- serve -----------------------------------------------------------------------------------------
 
 
@@ -160,6 +280,69 @@ def query(
         out.print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
 
 
+# -- run -----------------------------------------------------------------------------------------
+
+
+class EngineName(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+@app.command()
+def run(
+    lake: LakeOption = DEFAULT_LAKE,
+    steps: Annotated[
+        str | None, typer.Option("--steps", help="Comma-separated steps (default: all), e.g. standardize.")
+    ] = None,
+    engine: Annotated[EngineName, typer.Option(help="Execution engine.")] = EngineName.duckdb,
+) -> None:
+    """Run pipeline steps over the lake and publish new table snapshots."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from cdp.lakefs import LakeFiles
+    from cdp.pipeline.runner import parse_steps, run_pipeline
+
+    chosen = parse_steps(steps)
+    runner = _engine(engine)
+    try:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("starting", total=None)
+            report = run_pipeline(
+                LakeFiles(_lake(lake).root),
+                runner,
+                steps=chosen,
+                on_step=lambda step: progress.update(task, description=f"step {step} on {runner.name}"),
+            )
+    finally:
+        runner.close()
+    table = Table("step", "table", "rows", "seconds", title=f"run {report.run_id} on {report.engine}")
+    for step in report.steps:
+        for index, (name, rows) in enumerate(step.rows.items()):
+            table.add_row(
+                step.step if index == 0 else "",
+                name,
+                f"{rows:,}",
+                f"{step.seconds:.2f}" if index == 0 else "",
+            )
+    out.print(table)
+
+
+def _engine(name: EngineName) -> Any:
+    if name is EngineName.spark:
+        from cdp.engine.spark_engine import SparkEngine, local_spark_session
+
+        return SparkEngine(local_spark_session())
+    from cdp.engine.duckdb_engine import DuckDbEngine
+
+    return DuckDbEngine()
+
+
 # -- demo ------------------------------------------------------------------------------------------
 
 
@@ -180,6 +363,7 @@ _INPUT_ERRORS: tuple[type[Exception], ...] = (
     SourceExistsError,
     UnknownSourceError,
     QueryError,
+    ImportInputError,  # MappingError, UnreadableFileError, FileNameError
 )
 
 

@@ -6,17 +6,24 @@ A fresh in-memory DuckDB per command: it holds no lock on the lake, so ``cdp que
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
 
 import duckdb
 import pyarrow as pa
 import sqlglot
 import sqlglot.errors
 
+from cdp.adapters.local_imports import LocalImportStore
+from cdp.engine.duckdb_engine import duckdb_type
+from cdp.imports.fields import IMPORT_ROWS_SCHEMA, QUARANTINE_IMPORT_COLUMNS
 from cdp.ingestion.records import RAW_EVENT_COLUMNS
 from cdp.lake import QUARANTINE_EVENTS, RAW_EVENTS, LocalLake
+from cdp.lakefs import LakeFiles
 from cdp.query import QueryError
+from cdp.tables import CLEAN_TABLES, LakeTable, current, snapshot_files
 
 QUARANTINE_COLUMNS: tuple[str, ...] = (
     "quarantined_at",
@@ -64,7 +71,92 @@ class JsonLinesTable:
         )
 
 
-TABLES: tuple[JsonLinesTable, ...] = (
+class TableView(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def view_sql(self, lake: LocalLake) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FileListTable:
+    """A table over an explicit list of files, chosen per query by ``files`` (e.g. from import manifests).
+
+    Listing the files rather than globbing a prefix is how readers skip half-written data: an import's
+    rows exist as a file before its manifest does, and only imports with a manifest are listed. On Athena
+    the same rule is the Glue partition being added after the manifest is written.
+    """
+
+    name: str
+    columns: Sequence[str]
+    types: dict[str, str]
+    file_format: Literal["parquet", "jsonl"]
+    files: Callable[[LocalLake], list[Path]]
+
+    def view_sql(self, lake: LocalLake) -> str:
+        column_types = {column: self.types.get(column, "VARCHAR") for column in self.columns}
+        files = self.files(lake)
+        if not files:
+            empty = ", ".join(f'CAST(NULL AS {kind}) AS "{column}"' for column, kind in column_types.items())
+            return f"CREATE VIEW {self.name} AS SELECT {empty} WHERE false"
+        listing = "[" + ", ".join(_literal(str(file)) for file in files) + "]"
+        if self.file_format == "parquet":
+            source = f"read_parquet({listing}, hive_partitioning=false, union_by_name=true)"
+        else:
+            struct = "{" + ", ".join(f"'{column}': '{kind}'" for column, kind in column_types.items()) + "}"
+            source = f"read_json({listing}, format='newline_delimited', columns={struct})"
+        projection = ", ".join(
+            f'CAST("{column}" AS {kind}) AS "{column}"' for column, kind in column_types.items()
+        )
+        return f"CREATE VIEW {self.name} AS SELECT {projection} FROM {source}"  # noqa: S608
+
+
+_ARROW_TO_DUCKDB: dict[pa.DataType, str] = {
+    pa.string(): "VARCHAR",
+    pa.int64(): "BIGINT",
+    pa.float64(): "DOUBLE",
+    pa.bool_(): "BOOLEAN",
+}
+
+
+def _committed_import_files(which: Literal["rows", "quarantine"]) -> Callable[[LocalLake], list[Path]]:
+    """Files of completed imports (those with a manifest) that hold at least one row."""
+
+    def files(lake: LocalLake) -> list[Path]:
+        found = []
+        for manifest in LocalImportStore(lake).manifests():
+            count = manifest.rows_accepted if which == "rows" else manifest.rows_rejected
+            path = lake.path(manifest.rows_key if which == "rows" else manifest.quarantine_key)
+            if count and path.is_file():
+                found.append(path)
+        return found
+
+    return files
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotTable:
+    """A versioned table (SPEC 4): the snapshot its pointer names, so a run in progress is never seen."""
+
+    table: LakeTable
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    def view_sql(self, lake: LocalLake) -> str:
+        files = LakeFiles(lake.root)
+        paths = snapshot_files(files, current(files, self.table))
+        types = {field.name: duckdb_type(field.type) for field in self.table.schema}
+        if not paths:
+            empty = ", ".join(f'CAST(NULL AS {kind}) AS "{column}"' for column, kind in types.items())
+            return f"CREATE VIEW {self.name} AS SELECT {empty} WHERE false"
+        listing = "[" + ", ".join(_literal(path) for path in paths) + "]"
+        projection = ", ".join(f'"{column}"' for column in types)
+        return f"CREATE VIEW {self.name} AS SELECT {projection} FROM read_parquet({listing})"  # noqa: S608
+
+
+TABLES: tuple[TableView, ...] = (
     JsonLinesTable(
         name="raw_events",
         prefix=RAW_EVENTS,
@@ -79,6 +171,21 @@ TABLES: tuple[JsonLinesTable, ...] = (
         columns=QUARANTINE_COLUMNS,
         types={"event_index": "BIGINT"},
     ),
+    FileListTable(
+        name="import_rows",
+        columns=IMPORT_ROWS_SCHEMA.names,
+        types={field.name: _ARROW_TO_DUCKDB[field.type] for field in IMPORT_ROWS_SCHEMA},
+        file_format="parquet",
+        files=_committed_import_files("rows"),
+    ),
+    FileListTable(
+        name="quarantine_imports",
+        columns=QUARANTINE_IMPORT_COLUMNS,
+        types={"row_number": "BIGINT"},
+        file_format="jsonl",
+        files=_committed_import_files("quarantine"),
+    ),
+    *(SnapshotTable(table) for table in CLEAN_TABLES),
 )
 
 

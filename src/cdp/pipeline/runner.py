@@ -1,0 +1,102 @@
+"""Run pipeline steps in the embedded mode: resolve inputs in the local lake, write snapshots, publish.
+
+The same step functions run in Glue with a Spark engine and S3 paths (``glue_jobs/``); only this wiring
+(where files are listed and snapshots published) is local.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from cdp.engine.port import Engine
+from cdp.imports.layout import IMPORTS_RAW, MANIFEST_NAME, rows_key
+from cdp.lake import RAW_EVENTS
+from cdp.lakefs import LakeFiles
+from cdp.pipeline import UnknownStepError
+from cdp.pipeline.standardize import StandardizeInputs, StepReport, standardize
+from cdp.tables import LakeTable, new_run_id, publish, snapshot_path
+
+STEPS: tuple[str, ...] = ("standardize",)
+
+
+@dataclass(slots=True)
+class RunReport:
+    run_id: str
+    engine: str
+    steps: list[StepReport] = field(default_factory=list)
+
+
+def parse_steps(text: str | None) -> list[str]:
+    if not text:
+        return list(STEPS)
+    steps = [step.strip() for step in text.split(",") if step.strip()]
+    unknown = [step for step in steps if step not in STEPS]
+    if unknown:
+        raise UnknownStepError(f"unknown step {unknown[0]!r}; steps are {', '.join(STEPS)}")
+    return sorted(set(steps), key=STEPS.index)
+
+
+def raw_event_files(files: LakeFiles) -> list[str]:
+    """JSON-lines objects of the raw zone (local ``.jsonl``; Firehose's ``.gz`` objects on S3)."""
+    found = files.find(
+        RAW_EVENTS, lambda name: "/dt=" in name and not name.rsplit("/", 1)[-1].startswith(".")
+    )
+    return [files.uri(name) for name in found]
+
+
+def completed_import_row_files(files: LakeFiles) -> list[str]:
+    """Rows of imports whose manifest exists: an import without one is unfinished and invisible."""
+    rows = []
+    for manifest in files.find(IMPORTS_RAW, lambda name: name.endswith(f"/{MANIFEST_NAME}")):
+        source, import_id = manifest.removeprefix(f"{IMPORTS_RAW}/").split("/")[:2]
+        relative = rows_key(source, import_id)
+        if files.exists(relative):  # an import whose every row was rejected has no rows file
+            rows.append(files.uri(relative))
+    return rows
+
+
+class SnapshotWriter:
+    """Writes a step's tables as ``run_id`` snapshots; :meth:`publish_all` swaps their pointers together.
+
+    Publishing only after the whole step succeeded means a failed step leaves every table as it was.
+    """
+
+    def __init__(self, engine: Engine, files: LakeFiles, run_id: str) -> None:
+        self._engine, self._files, self._run_id = engine, files, run_id
+        self._pending: list[tuple[LakeTable, int]] = []
+
+    def __call__(self, table: LakeTable, view: str) -> int:
+        directory = snapshot_path(table, self._run_id)
+        self._files.delete_dir(directory)  # left by a crashed attempt of this run id: never published
+        self._files.make_parent(directory)
+        rows = self._engine.write_parquet(view, self._files.uri(directory))
+        self._pending.append((table, rows))
+        return rows
+
+    def publish_all(self) -> None:
+        for table, rows in self._pending:
+            publish(self._files, table, self._run_id, rows)
+        self._pending.clear()
+
+
+def run_pipeline(
+    files: LakeFiles,
+    engine: Engine,
+    *,
+    steps: Sequence[str] = STEPS,
+    run_id: str | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> RunReport:
+    run = RunReport(run_id=run_id or new_run_id(), engine=engine.name)
+    write = SnapshotWriter(engine, files, run.run_id)
+    for step in steps:
+        if on_step:
+            on_step(step)
+        if step == "standardize":
+            inputs = StandardizeInputs(
+                raw_event_files=raw_event_files(files), import_row_files=completed_import_row_files(files)
+            )
+            run.steps.append(standardize(engine, inputs, run_id=run.run_id, write=write))
+        write.publish_all()
+    return run

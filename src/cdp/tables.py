@@ -1,0 +1,173 @@
+"""Versioned lake tables: each run writes a snapshot, then swaps a small pointer (SPEC 4).
+
+``<zone>/<table>/run_id=<id>/part-*.parquet`` holds a snapshot; ``<zone>/<table>/_current.json`` names the
+published one. Readers resolve the pointer first, so they never see a half-written table, and old snapshots
+can be expired. On AWS the pointer is the Glue table's location; locally it is this file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+import orjson
+import pyarrow as pa
+
+from cdp.lakefs import LakeFiles
+
+POINTER = "_current.json"
+UTC_TIME = pa.timestamp("us", tz="UTC")
+
+
+@dataclass(frozen=True, slots=True)
+class LakeTable:
+    name: str
+    prefix: str  # e.g. "clean/events"
+    schema: pa.Schema
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    table: str
+    run_id: str
+    directory: str  # lake-relative
+    rows: int
+    published_at: str
+
+
+def _schema(*fields: tuple[str, pa.DataType]) -> pa.Schema:
+    return pa.schema([pa.field(name, kind) for name, kind in fields])
+
+
+EVENTS: Final = LakeTable(
+    name="events",
+    prefix="clean/events",
+    description="typed events, one row per messageId (first received copy wins)",
+    schema=_schema(
+        ("message_id", pa.string()),
+        ("type", pa.string()),
+        ("event", pa.string()),
+        ("name", pa.string()),
+        ("user_id", pa.string()),
+        ("anonymous_id", pa.string()),
+        ("previous_id", pa.string()),
+        ("group_id", pa.string()),
+        ("traits", pa.string()),
+        ("properties", pa.string()),
+        ("context", pa.string()),
+        ("event_time", UTC_TIME),
+        ("received_at", UTC_TIME),
+        ("source_id", pa.string()),
+        ("channel", pa.string()),
+        ("identity_record_id", pa.string()),
+        ("dt", pa.string()),
+        ("run_id", pa.string()),
+    ),
+)
+
+#: one row per source record or event identity, with standardized identifiers (the resolver's input)
+IDENTITY_RECORDS: Final = LakeTable(
+    name="identity_records",
+    prefix="clean/identity_records",
+    description="one row per source record or event identity, standardized identifiers",
+    schema=_schema(
+        ("record_id", pa.string()),
+        ("source_id", pa.string()),
+        ("origin", pa.string()),  # import | event
+        ("kind", pa.string()),  # customers | orders | survey | consent | events
+        ("source_record_key", pa.string()),
+        ("user_id", pa.string()),
+        ("anonymous_id", pa.string()),
+        ("email", pa.string()),
+        ("email_key", pa.string()),
+        ("phone_e164", pa.string()),
+        ("first_name", pa.string()),
+        ("last_name", pa.string()),
+        ("full_name", pa.string()),
+        ("name_script", pa.string()),
+        ("date_of_birth", pa.string()),
+        ("gender", pa.string()),
+        ("address_line", pa.string()),
+        ("city", pa.string()),
+        ("province_code", pa.string()),
+        ("postcode", pa.string()),
+        ("country_code", pa.string()),
+        ("national_id", pa.string()),
+        ("company", pa.string()),
+        ("attributes", pa.string()),
+        ("quality_issues", pa.string()),
+        ("first_seen", UTC_TIME),
+        ("last_seen", UTC_TIME),
+        ("run_id", pa.string()),
+    ),
+)
+
+ORDERS: Final = LakeTable(
+    name="orders",
+    prefix="clean/orders",
+    description="one row per order line from shop imports and Order Completed events",
+    schema=_schema(
+        ("order_id", pa.string()),
+        ("source_id", pa.string()),
+        ("origin", pa.string()),
+        ("identity_record_id", pa.string()),
+        ("order_time", UTC_TIME),
+        ("order_total", pa.float64()),
+        ("currency", pa.string()),
+        ("product_id", pa.string()),
+        ("product_name", pa.string()),
+        ("category", pa.string()),
+        ("quantity", pa.int64()),
+        ("unit_price", pa.float64()),
+        ("channel", pa.string()),
+        ("run_id", pa.string()),
+    ),
+)
+
+CLEAN_TABLES: Final[tuple[LakeTable, ...]] = (EVENTS, IDENTITY_RECORDS, ORDERS)
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """Sortable and unique enough for one lake: ``20261128T080313Z-<6 hex>``."""
+    import secrets
+
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    return f"{moment:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def snapshot_path(table: LakeTable, run_id: str) -> str:
+    """Lake-relative directory of one snapshot."""
+    return f"{table.prefix}/run_id={run_id}"
+
+
+def publish(files: LakeFiles, table: LakeTable, run_id: str, rows: int) -> Snapshot:
+    """Swap the pointer to ``run_id``'s snapshot (atomic): readers switch in one step."""
+    directory = snapshot_path(table, run_id)
+    if not files.find(directory, lambda name: name.endswith(".parquet")):
+        raise FileNotFoundError(f"no snapshot {run_id} of {table.name} at {files.uri(directory)}")
+    published_at = datetime.now(UTC).isoformat()
+    pointer = {"table": table.name, "run_id": run_id, "rows": rows, "published_at": published_at}
+    files.write_bytes(f"{table.prefix}/{POINTER}", orjson.dumps(pointer, option=orjson.OPT_INDENT_2))
+    return Snapshot(table.name, run_id, directory, rows, published_at)
+
+
+def current(files: LakeFiles, table: LakeTable) -> Snapshot | None:
+    data = files.read_bytes(f"{table.prefix}/{POINTER}")
+    if data is None:
+        return None
+    pointer = orjson.loads(data)
+    run_id = pointer["run_id"]
+    return Snapshot(
+        table.name, run_id, snapshot_path(table, run_id), int(pointer["rows"]), pointer["published_at"]
+    )
+
+
+def snapshot_files(files: LakeFiles, snapshot: Snapshot | None) -> list[str]:
+    """URIs of the snapshot's Parquet files (none when the table was never published)."""
+    if snapshot is None:
+        return []
+    return [
+        files.uri(name) for name in files.find(snapshot.directory, lambda name: name.endswith(".parquet"))
+    ]
