@@ -24,6 +24,7 @@ from rich.text import Text
 from cdp.imports import ImportInputError
 from cdp.imports.fields import RowKind
 from cdp.lake import LocalLake
+from cdp.pipeline import UnknownStepError
 from cdp.query import QueryError
 from cdp.settings import DEFAULT_LAKE, ConfigError, IngestionSettings
 from cdp.sources.keys import SourceExistsError, SourceNameError, UnknownSourceError, validate_source_name
@@ -364,6 +365,7 @@ _INPUT_ERRORS: tuple[type[Exception], ...] = (
     UnknownSourceError,
     QueryError,
     ImportInputError,  # MappingError, UnreadableFileError, FileNameError
+    UnknownStepError,
 )
 
 
