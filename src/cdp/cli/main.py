@@ -344,6 +344,56 @@ def _engine(name: EngineName) -> Any:
     return DuckDbEngine()
 
 
+# -- sample data -----------------------------------------------------------------------------------
+
+
+@app.command("sample-data")
+def sample_data(
+    out_dir: Annotated[
+        Path, typer.Argument(help="Directory for the files (created if new), e.g. .cdp/sample.")
+    ],
+    people: Annotated[int, typer.Option(min=1, help="How many true people the records come from.")] = 500,
+    seed: Annotated[int, typer.Option(help="The same seed writes the same bytes.")] = 42,
+    lake: Annotated[
+        Path, typer.Option("--lake", envvar="CDP_LAKE", hidden=True, help="Unused: only OUT_DIR is written.")
+    ] = DEFAULT_LAKE,
+) -> None:
+    """Write a Thai retailer's sample data with its ground truth: CRM (TIS-620), shop orders, survey,
+    app events (Segment spec) and truth.csv. Import the first three with examples/mappings/*.yaml."""
+    import time
+
+    from cdp.sampledata import generate_retailer
+
+    del lake  # every subcommand accepts --lake; this one never touches a lake
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InvalidInputError(f"{out_dir} exists and is not a directory")
+    started = time.perf_counter()
+    try:
+        dataset = generate_retailer(out_dir, people=people, seed=seed)
+    except OSError as error:
+        raise InvalidInputError(f"cannot write to {out_dir}: {error.strerror or error}") from None
+    seconds = time.perf_counter() - started
+    table = Table(
+        "source", "file", "records", "accepted", "quarantined", title=f"{people:,} people, seed {seed}"
+    )
+    for source in dataset.sources:
+        rejected = ", ".join(f"{code} {count}" for code, count in source.quarantined.items())
+        table.add_row(
+            source.source, source.path.name, f"{source.records:,}", f"{source.accepted:,}", Text(rejected)
+        )
+    out.print(table)
+    out.print(
+        f"wrote {out_dir} in {seconds:.1f} s; who is who: {dataset.truth.name}, {dataset.people_file.name}",
+        markup=False,
+    )
+    for source in dataset.sources:
+        if source.mapping is not None:
+            out.print(
+                f"cdp import {source.source} {source.path} --mapping examples/mappings/{source.mapping}",
+                markup=False,
+            )
+
+
 # -- demo ------------------------------------------------------------------------------------------
 
 
