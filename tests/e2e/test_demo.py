@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
-from cdp.demo.sample_events import sample_calls, sample_customers
 from tests.e2e.conftest import cdp, query_json
 
 
-def test_demo_sends_through_a_real_sdk_and_reports_what_landed(lake: Path) -> None:
-    result = cdp("demo", lake=lake, timeout=120)
+def test_demo_runs_the_pipeline_and_its_numbers_match_the_lake(lake: Path) -> None:
+    result = cdp("demo", lake=lake, timeout=180)
     assert result.code == 0, result.stderr
-    sent_by_sdk = len(sample_calls(sample_customers(40)))
-    [row] = query_json("SELECT count(*) AS n, count(DISTINCT message_id) AS ids FROM raw_events", lake)
-    assert row == {"n": sent_by_sdk + 1, "ids": sent_by_sdk + 1}  # + the one good event of the mixed batch
+    landing = lake / "landing" / "demo"
+    truth = list(csv.DictReader((landing / "truth.csv").open(encoding="utf-8")))
+    app_events = sum(1 for row in truth if row["source"] == "app")
+
+    [events] = query_json("SELECT count(*) AS n, count(DISTINCT message_id) AS ids FROM raw_events", lake)
+    assert events == {"n": app_events + 1, "ids": app_events + 1}  # + the one good event of the mixed batch
     reasons = query_json("SELECT reason FROM quarantine_events ORDER BY reason", lake)
     assert [r["reason"] for r in reasons] == ["event is required", "userId or anonymousId is required"]
-    assert f"{sent_by_sdk + 1} new events stored once each" in result.stdout
 
-    again = cdp("demo", lake=lake, timeout=120)  # re-runnable: rotates the demo key, adds new events
+    for source in ("crm", "shop", "survey"):
+        expected = [row["expected"] for row in truth if row["source"] == source]
+        accepted = query_json(f"SELECT count(*) AS n FROM import_rows WHERE source_id = '{source}'", lake)[0][
+            "n"
+        ]
+        assert accepted == expected.count("accepted"), source
+    imported = query_json("SELECT count(*) AS n FROM import_rows", lake)[0]["n"]
+    quarantined = query_json("SELECT count(*) AS n FROM quarantine_imports", lake)[0]["n"]
+    records = query_json("SELECT count(*) AS n FROM identity_records", lake)[0]["n"]
+    assert (
+        f"{app_events + 1:,} events and {imported:,} imported rows ({quarantined:,} quarantined) "
+        f"became {records:,} standardized identity records"
+    ) in result.stdout
+
+    again = cdp("demo", lake=lake, timeout=180)  # re-runnable: the same data again changes nothing
     assert again.code == 0, again.stderr
-    [total] = query_json("SELECT count(*) AS n FROM raw_events", lake)
-    assert total["n"] == 2 * (sent_by_sdk + 1)
+    assert query_json("SELECT count(*) AS n FROM raw_events", lake)[0]["n"] == app_events + 2
+    assert query_json("SELECT count(*) AS n FROM import_rows", lake)[0]["n"] == imported
+    assert "already_imported" in again.stdout

@@ -399,10 +399,13 @@ def sample_data(
 
 @app.command()
 def demo(lake: LakeOption = DEFAULT_LAKE) -> None:
-    """What `make demo` runs: sources, the local API, a real SDK sending events, and what landed."""
-    from cdp.demo import run_demo
+    """What `make demo` runs: a generated retailer's events, files and the pipeline, end to end."""
+    from cdp.demo import DemoSetupError, run_demo
 
-    run_demo(_settings(lake), console=out)
+    try:
+        run_demo(_settings(lake), console=out)
+    except DemoSetupError as error:
+        raise InvalidInputError(str(error)) from None
 
 
 # -- entry point -----------------------------------------------------------------------------------

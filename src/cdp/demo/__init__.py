@@ -1,36 +1,67 @@
-"""``cdp demo``: the embedded mode end to end, driven by a real Segment SDK over real HTTP.
+"""``cdp demo``: the embedded mode end to end, on a generated Thai retailer, through the real entry points.
 
-At this stage: create sources, start the local API on the real Lambda handler, send sample events with
-``segment-analytics-python`` (only the host changed), send one deliberately half-bad batch, and show what
-landed with the same Athena SQL an analyst would run.
+1. generate the retailer's files (CRM in TIS-620, shop orders, survey, app events) into ``landing/``, as an
+   upload to S3 would put them;
+2. start the local API on the real Lambda handler and send the app events with ``segment-analytics-python``
+   (only the host changed), plus one half-bad batch to show partial acceptance;
+3. import the three files with their mappings (bad rows to quarantine);
+4. run the standardize step on DuckDB;
+5. show what landed with the Athena SQL an analyst would run.
+Later issues extend it with identity resolution, profiles, segments, activation and privacy.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import requests
 from rich.console import Console
 from rich.table import Table
 from segment.analytics import Client
 
-from cdp.demo.sample_events import sample_calls, sample_customers
+from cdp.adapters.local_imports import LocalImportStore
+from cdp.engine.duckdb_engine import DuckDbEngine
+from cdp.imports.mapping import load_mapping
+from cdp.imports.service import ImportReport, ImportService
 from cdp.lake import LocalLake
+from cdp.lakefs import LakeFiles
 from cdp.localapi.runtime import start_local_api
+from cdp.pipeline.runner import run_pipeline
 from cdp.query.catalog import run_query
+from cdp.sampledata.app_events import read_sdk_calls
+from cdp.sampledata.retailer import generate_retailer
 from cdp.settings import IngestionSettings
 from cdp.sources.keys import SourceExistsError, WriteKeyStore
 from cdp.wiring import build_key_store
 
-DEMO_CUSTOMERS = 40
+DEMO_PEOPLE = 300
+DEMO_SEED = 42
+
+
+class DemoSetupError(RuntimeError):
+    """Something the demo needs from the repository is missing."""
 
 
 @dataclass(frozen=True, slots=True)
 class DemoResult:
-    sent: int
-    stored: int
-    quarantined: int
+    events_sent: int
+    events_stored: int
+    rows_imported: int
+    rows_quarantined: int
+    identity_records: int
+    run_id: str
+
+
+def example_mappings() -> Path:
+    """``examples/mappings`` of the checkout the demo runs from (the current directory or the package's)."""
+    for root in (Path.cwd(), Path(__file__).resolve().parents[3]):
+        candidate = root / "examples" / "mappings"
+        if candidate.is_dir():
+            return candidate
+    raise DemoSetupError("examples/mappings not found: run the demo from the repository checkout")
 
 
 def _fresh_key(store: WriteKeyStore, source: str) -> str:
@@ -41,88 +72,129 @@ def _fresh_key(store: WriteKeyStore, source: str) -> str:
         return store.rotate(source).write_key
 
 
-def run_demo(settings: IngestionSettings, *, console: Console) -> DemoResult:
+def run_demo(settings: IngestionSettings, *, console: Console, people: int = DEMO_PEOPLE) -> DemoResult:
     lake = LocalLake.at(settings.lake)
-    store = build_key_store(settings)
-    web_key = _fresh_key(store, "web")
-    console.rule("[bold]1. sources")
-    console.print(f"lake: {lake.root}\nsource [bold]web[/] has a fresh write key (stored hashed)")
+    mappings = example_mappings()
 
+    console.rule(f"[bold]1. a Thai retailer's data ({people} people) lands in landing/")
+    dataset = generate_retailer(lake.path("landing", "demo"), people=people, seed=DEMO_SEED)
+    for source in dataset.sources:
+        console.print(f"{source.source:<7} {source.path.name:<20} {source.records:>6,} records")
+
+    console.rule("[bold]2. the app sends events with a real Segment SDK to the local API")
+    store = build_key_store(settings)
+    app_key = _fresh_key(store, "app")
+    before = _count(lake, "raw_events")
     server = start_local_api(settings, host="127.0.0.1", port=0)
     thread = threading.Thread(target=server.serve_forever, name="cdp-local-api", daemon=True)
     thread.start()
+    errors: list[str] = []
     try:
-        console.rule("[bold]2. a real Segment SDK sends events to the local API")
-        before = _count(lake, "raw_events")
-        calls = sample_calls(sample_customers(DEMO_CUSTOMERS))
-        errors: list[str] = []
         client = Client(
-            write_key=web_key,
+            write_key=app_key,
             host=server.url,
             on_error=lambda error, _batch: errors.append(str(error)),
             max_retries=2,
             upload_size=250,
+            gzip=True,
         )
-        for call in calls:
+        sent = 0
+        for call in read_sdk_calls(dataset.app.path):
             getattr(client, call.method)(**call.kwargs)
+            sent += 1
         client.flush()
         client.shutdown()
         if errors:
             raise RuntimeError(f"the SDK reported {len(errors)} upload errors, first: {errors[0]}")
-        console.print(f"segment-analytics-python sent {len(calls)} events from {DEMO_CUSTOMERS} customers")
-
-        console.rule("[bold]3. a batch with bad events keeps the good ones")
         response = requests.post(
             f"{server.url}/v1/batch",
-            auth=(web_key, ""),
+            auth=(app_key, ""),
             json={
                 "batch": [
                     {
                         "type": "track",
                         "event": "Coupon Applied",
-                        "userId": "user-0001",
+                        "userId": "demo-1",
                         "properties": {"code": "ลด10"},
                     },
-                    {"type": "track", "userId": "user-0002"},
-                    {"type": "identify", "traits": {"email": "nobody@example.com"}},
+                    {"type": "track", "userId": "demo-2"},
+                    {"type": "identify", "traits": {"email": "nobody@gmail.com"}},
                 ]
             },
             timeout=10,
         )
-        console.print(f"HTTP {response.status_code} {response.text}")
     finally:
         server.shutdown()
         server.server_close()
-
-    console.rule("[bold]4. what landed (Athena SQL over the lake, run by DuckDB)")
-    _show(
-        console,
-        lake,
-        "SELECT type, count(*) AS events, count(DISTINCT user_id) AS users FROM raw_events "
-        "GROUP BY type ORDER BY events DESC",
-    )
-    _show(
-        console,
-        lake,
-        "SELECT user_id, event, json_extract_scalar(properties, '$.revenue') AS revenue_thb, timestamp "
-        "FROM raw_events WHERE event = 'Order Completed' ORDER BY timestamp DESC LIMIT 5",
-    )
-    _show(
-        console,
-        lake,
-        "SELECT user_id, json_extract_scalar(traits, '$.first_name') AS first_name, "
-        "json_extract_scalar(traits, '$.city') AS city FROM raw_events WHERE type = 'identify' "
-        "ORDER BY user_id LIMIT 5",
-    )
-    _show(console, lake, "SELECT code, reason, count(*) AS events FROM quarantine_events GROUP BY 1, 2")
     stored = _count(lake, "raw_events") - before
-    quarantined = _count(lake, "quarantine_events")
-    hint = 'cdp query "SELECT * FROM raw_events LIMIT 3"'
+    console.print(f"segment-analytics-python sent {sent:,} events; {stored:,} new rows in raw_events")
+    console.print(f"a batch with 2 bad events of 3: HTTP {response.status_code} {response.text}")
+
+    console.rule("[bold]3. files are imported with their mappings")
+    service = ImportService(LocalImportStore(lake))
+    reports: list[ImportReport] = []
+    for source in (dataset.crm, dataset.shop, dataset.survey):
+        mapping = load_mapping(mappings / (source.mapping or ""))
+        report = service.import_file(source.source, source.path.name, source.path.read_bytes(), mapping)
+        reports.append(report)
+        _ensure_source(store, source.source)
+        console.print(
+            f"{source.source:<7} {report.status:<17} accepted {report.rows_accepted:>6,}  "
+            f"quarantined {report.rows_rejected:>4,}"
+        )
+
+    console.rule("[bold]4. the standardize step runs on DuckDB")
+    engine = DuckDbEngine()
+    try:
+        run = run_pipeline(LakeFiles(lake.root), engine, steps=["standardize"])
+    finally:
+        engine.close()
+    for step in run.steps:
+        console.print(f"run {run.run_id}: " + ", ".join(f"{t} {n:,} rows" for t, n in step.rows.items()))
+
+    console.rule("[bold]5. what landed (Athena SQL over the lake, run by DuckDB)")
+    _show(console, lake, "SELECT type, count(*) AS events FROM raw_events GROUP BY type ORDER BY events DESC")
+    _show(
+        console,
+        lake,
+        "SELECT source_id, code, count(*) AS rows FROM quarantine_imports GROUP BY 1, 2 ORDER BY 1, 3 DESC",
+    )
+    _show(
+        console,
+        lake,
+        "SELECT origin, kind, count(*) AS records, count(email_key) AS emails, count(phone_e164) AS phones, "
+        "count(date_of_birth) AS birth_dates, count(province_code) AS provinces "
+        "FROM identity_records GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    _show(
+        console,
+        lake,
+        "SELECT category, count(DISTINCT order_id) AS orders, "
+        "round(sum(quantity * unit_price)) AS revenue_thb "
+        "FROM orders WHERE category IS NOT NULL GROUP BY 1 ORDER BY 3 DESC LIMIT 5",
+    )
+    records = _count(lake, "identity_records")
+    imported = sum(r.rows_accepted for r in reports)
+    quarantined = sum(r.rows_rejected for r in reports)
+    hint = 'cdp query "SELECT * FROM identity_records LIMIT 5"'
     console.print(
-        f"[bold green]done[/]: {stored} new events stored once each, {quarantined} quarantined in total. "
+        f"[bold green]done[/]: {stored:,} events and {imported:,} imported rows "
+        f"({quarantined:,} quarantined) became {records:,} standardized identity records. "
         f"Try: {hint} --lake {lake.root}"
     )
-    return DemoResult(sent=len(calls) + 3, stored=stored, quarantined=quarantined)
+    return DemoResult(
+        events_sent=sent + 3,
+        events_stored=stored,
+        rows_imported=imported,
+        rows_quarantined=quarantined,
+        identity_records=records,
+        run_id=run.run_id,
+    )
+
+
+def _ensure_source(store: WriteKeyStore, source: str) -> None:
+    with contextlib.suppress(SourceExistsError):
+        store.create_source(source)
 
 
 def _count(lake: LocalLake, table: str) -> int:
