@@ -40,11 +40,12 @@ $(CHECKOV_STAMP):
 
 checkov: $(CHECKOV_STAMP)
 
-# The ingest function's code: src/cdp + lambdas + its wheels for Lambda (aarch64, cp311); cached, no Docker.
+# The functions' code (ingest, imports: src/cdp + lambdas + their wheels for Lambda aarch64/cp311) and the
+# Glue jobs' library (src/cdp as a zip); cached, no Docker.
 lambda-assets: setup
 	$(BIN)/python scripts/build_lambda_assets.py
 
-# Both stacks of STAGE into cdk.out, offline; cdk-nag runs inside the app and fails the synth on a finding.
+# Every stack of STAGE into cdk.out, offline; cdk-nag runs inside the app and fails the synth on a finding.
 synth: lambda-assets
 	npx cdk synth -c stage=$(STAGE) --quiet
 

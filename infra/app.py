@@ -1,11 +1,13 @@
 """The CDK app (cdk.json: ``.venv/bin/python infra/app.py``); the only module that reads context (STYLE 5).
 
-``npx cdk deploy --all -c stage=dev`` deploys two stacks per stage: ``cdp-<stage>-data`` (stateful, retained)
-and ``cdp-<stage>-ingestion``. Context keys: ``stage`` (``dev`` or ``prod``; ``dev`` in cdk.json) and the
+``npx cdk deploy --all -c stage=dev`` deploys three stacks per stage: ``cdp-<stage>-data`` (stateful,
+retained), ``cdp-<stage>-ingestion`` (the real-time API) and ``cdp-<stage>-pipeline`` (batch import and the
+Glue jobs). Context keys: ``stage`` (``dev`` or ``prod``; ``dev`` in cdk.json) and the
 optional overrides ``alarmEmail``, ``reservedConcurrency``, ``timeZone``, ``corsOrigins`` (comma-separated).
 cdk-nag's AwsSolutions pack runs inside the app: an unacknowledged finding fails the synth.
 
-The ingest function's code is the folder ``make lambda-assets`` builds (no Docker, no bundling here).
+The functions' code (``build/lambda/ingest``, ``build/lambda/imports``) and the Glue jobs' library
+(``build/glue/cdp-glue.zip``) are what ``make lambda-assets`` builds (no Docker, no bundling here).
 """
 
 from __future__ import annotations
@@ -26,13 +28,21 @@ from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
 from cdp.settings import DEFAULT_TIME_ZONE  # noqa: E402
 from infra.components.alarms import AlarmThresholds  # noqa: E402
+from infra.components.batch_import import HANDLER as IMPORT_HANDLER  # noqa: E402
+from infra.components.batch_import import ImportSizing  # noqa: E402
+from infra.components.glue_jobs import GlueJobCode  # noqa: E402
 from infra.components.ingestion_api import ApiThrottle, FunctionSizing  # noqa: E402
 from infra.components.lake import LakeRetention  # noqa: E402
 from infra.stacks.data import CdpDataStack  # noqa: E402
 from infra.stacks.ingestion import CdpIngestionStack  # noqa: E402
+from infra.stacks.pipeline import CdpPipelineStack  # noqa: E402
 
 #: Built by ``make lambda-assets`` (scripts/build_lambda_assets.py).
 INGEST_ASSET = ROOT / "build" / "lambda" / "ingest"
+IMPORTS_ASSET = ROOT / "build" / "lambda" / "imports"
+GLUE_LIBRARY = ROOT / "build" / "glue" / "cdp-glue.zip"
+GLUE_SCRIPTS = ROOT / "glue_jobs"
+GLUE_REQUIREMENTS = ROOT / "requirements" / "glue-jobs.txt"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,6 +57,7 @@ class StageConfig:
     time_zone: str = DEFAULT_TIME_ZONE
     cors_origins: tuple[str, ...] = ("*",)
     alarm_thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
+    import_sizing: ImportSizing = field(default_factory=ImportSizing)
     alarm_email: str | None = None
 
 
@@ -107,8 +118,27 @@ def ingest_code(asset: Path = INGEST_ASSET) -> lambda_.Code:
     return lambda_.Code.from_asset(str(asset))
 
 
+def import_code(asset: Path = IMPORTS_ASSET) -> lambda_.Code:
+    module = IMPORT_HANDLER.rsplit(".", 1)[0].replace(".", "/")
+    if not (asset / f"{module}.py").is_file() or not (asset / "pyarrow").is_dir():
+        raise FileNotFoundError(f"{asset} is missing or incomplete: run `make lambda-assets` first")
+    return lambda_.Code.from_asset(str(asset))
+
+
+def glue_code() -> GlueJobCode:
+    modules = tuple(
+        line.strip()
+        for line in GLUE_REQUIREMENTS.read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    )
+    return GlueJobCode(library=GLUE_LIBRARY, scripts=GLUE_SCRIPTS, python_modules=modules)
+
+
 def build_app(app: App) -> tuple[CdpDataStack, CdpIngestionStack]:
-    """Both stacks of the context's stage, with cdk-nag AwsSolutions checks on the whole app."""
+    """The stage's stacks, with cdk-nag AwsSolutions checks on the whole app.
+
+    Returns the data and ingestion stacks; the pipeline stack is the app's child ``CdpPipeline-<stage>``.
+    """
     stage, config = stage_config(app)
     log_group_prefix = f"/cdp/{stage}/"
     data = CdpDataStack(
@@ -136,7 +166,21 @@ def build_app(app: App) -> tuple[CdpDataStack, CdpIngestionStack]:
         termination_protection=config.termination_protection,
     )
     ingestion.add_stack_dependency(data, reason="imports the data stack's exports")
-    for scope in (data, ingestion):
+    pipeline = CdpPipelineStack(
+        app,
+        f"CdpPipeline-{stage}",
+        stage=stage,
+        data=data.exports,
+        import_code=import_code(),
+        glue_code=glue_code(),
+        import_sizing=config.import_sizing,
+        log_group_prefix=log_group_prefix,
+        log_retention=config.log_retention,
+        alarm_email=config.alarm_email,
+        termination_protection=config.termination_protection,
+    )
+    pipeline.add_stack_dependency(data, reason="imports the data stack's exports")
+    for scope in (data, ingestion, pipeline):
         Tags.of(scope).add("project", "cdp")
         Tags.of(scope).add("stage", stage)
     Validations.of(app).add_plugins(

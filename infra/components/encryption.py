@@ -1,10 +1,11 @@
 """The platform's customer-managed KMS key (SPEC 9): lake objects, write-key table, queues, topics, logs.
 
 One key per stage keeps the key policy short and every grant auditable in one place. The key policy trusts
-the account (so IAM policies in both stacks can grant narrowly scoped use of it) and names the two AWS
+the account (so IAM policies in every stack can grant narrowly scoped use of it) and names the AWS
 services that must use the key on the platform's behalf without an IAM role of ours: CloudWatch Logs, for
-log groups under the stage's prefix; CloudWatch alarms, publishing to the encrypted alarm topic; and S3
-server access logging, writing the lake's access logs into their CMK-encrypted bucket.
+log groups under the stage's prefix; CloudWatch alarms, publishing to the encrypted alarm topic; S3
+server access logging, writing the lake's access logs into their CMK-encrypted bucket; and EventBridge,
+for the stage's rules only, delivering to encrypted targets (the alarm topic, dead-letter queues).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class DataKey(Construct):
         *,
         alias: str,
         log_group_prefix: str,
+        event_rule_prefix: str,
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -75,5 +77,18 @@ class DataKey(Construct):
                 actions=["kms:GenerateDataKey", "kms:Decrypt"],
                 resources=["*"],
                 conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            )
+        )
+        rules = f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/{event_rule_prefix}*"
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EventBridgeRulesDeliverToEncryptedTargets",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnLike": {"aws:SourceArn": rules},
+                },
             )
         )

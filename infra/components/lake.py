@@ -4,6 +4,10 @@ Zones are prefixes, not resources: S3 creates ``landing/``, ``raw/events/``, …
 zone real here is its lifecycle, decided per zone of :data:`cdp.lake.ZONES` (a zone added there without a
 decision here fails the synth).
 
+The bucket sends its object events to EventBridge (``EventBridgeConfiguration``): the pipeline stack's rules
+pick what they need (uploads under ``landing/``) without a notification configuration of their own, which
+a second stack could not set on this bucket without a custom resource.
+
 Versioning "where it does not block erasure" (SPEC 9): versioning is on, so an overwrite or a mistaken
 delete can be undone for a few days, and noncurrent versions expire after ``noncurrent_version_days``
 (default 7), so an object rewritten or deleted by an erasure is gone for good within that window. No Object
@@ -112,6 +116,11 @@ class DataLake(Construct):
             server_access_logs_prefix="lake/",
             removal_policy=removal_policy,
             lifecycle_rules=[_whole_lake_rule(noncurrent), *_zone_rules(retention)],
+        )
+        # Set on the resource: the L2 `event_bridge_enabled` would deploy a notifications custom resource
+        # (a Lambda function) to do what CloudFormation does natively.
+        cfn(self.bucket).add_property_override(
+            "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
         )
         Annotations.of(self.bucket).acknowledge_warning(
             "@aws-cdk/aws-s3:accessLogsPolicyNotAdded", "the log bucket's policy statement is written below"

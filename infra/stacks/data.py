@@ -66,6 +66,7 @@ class CdpDataStack(Stack):
             "DataKey",
             alias=f"alias/cdp-{stage}-data",
             log_group_prefix=log_group_prefix,
+            event_rule_prefix=f"cdp-{stage}-",
             removal_policy=retain,
         ).key
         lake = DataLake(self, "Lake", key=self.key, retention=retention, removal_policy=retain)

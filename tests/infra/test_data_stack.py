@@ -47,10 +47,12 @@ def test_the_key_policy_admits_only_the_named_services_on_conditions(dev_app: Sy
     [key] = of_type(dev_app.data, "AWS::KMS::Key").values()
     statements = key["Properties"]["KeyPolicy"]["Statement"]
     services = [s for s in statements if "Service" in s["Principal"]]
-    # CloudWatch Logs (regional), CloudWatch alarms, S3 server access logging: once each, all conditioned
+    # CloudWatch Logs (regional), CloudWatch alarms, S3 server access logging, the stage's EventBridge rules:
+    # once each, all conditioned
     assert sorted(s["Sid"] for s in services) == [
         "CloudWatchAlarmsPublishToTheEncryptedAlarmTopic",
         "CloudWatchLogsEncryptsThePlatformLogGroups",
+        "EventBridgeRulesDeliverToEncryptedTargets",
         "S3ServerAccessLoggingWritesEncryptedLogs",
     ]
     for statement in services:

@@ -1,0 +1,286 @@
+"""Glue 5.1 (Spark 3.5, Python 3.11) jobs over the lake: shared runtime, one least-privilege role per job.
+
+:class:`GlueRuntime` is what every job of a stage shares: the security configuration (SSE-KMS with the
+platform key for S3 writes, CloudWatch logs and job bookmarks) and the code. The code is two CDK file
+assets, no Docker and no custom resource: the entry script (``glue_jobs/<job>.py``) and
+``build/glue/cdp-glue.zip`` (src/cdp, built by ``make lambda-assets``), given to Spark with
+``--extra-py-files`` so driver and executors import ``cdp``. Third-party modules come from PyPI with
+``--additional-python-modules``, pinned in ``requirements/glue-jobs.txt`` to the versions the local Spark
+parity suite runs.
+
+Why a zip and not a wheel of ``cdp``: a CDK file asset is stored as ``<hash>.<ext>``, and pip refuses a
+wheel whose file name is not ``<name>-<version>-<tags>.whl``, so ``--additional-python-modules
+s3://…/<hash>.whl`` would fail; Spark puts a ``.zip`` from ``--extra-py-files`` on the path as it is. A
+wheel under its own name would need ``aws_s3_deployment``, i.e. a custom-resource Lambda function in the
+stack, for no gain (``cdp`` is pure Python, and its third-party modules are pinned separately anyway).
+
+:class:`LakeGlueJob` is one job: its role may read the two code objects, read and write exactly the lake
+prefixes it is given, write its own two log groups (``<prefix>glue/<job>/output|error``, created here with
+the platform key and the stage's retention, named through ``--custom-logGroup-prefix``), and nothing else.
+Bookmarks are off: every job here is idempotent by design (content-hash imports, run-id snapshots).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import Aws, RemovalPolicy
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct, IConstruct
+
+from infra.compliance import acknowledge_nag, nag_resource
+
+GLUE_VERSION = "5.1"
+
+
+@dataclass(frozen=True, kw_only=True)
+class GlueJobCode:
+    """Where the jobs' code is on disk (``infra/app.py`` knows; constructs read nothing themselves)."""
+
+    library: Path  # build/glue/cdp-glue.zip
+    scripts: Path  # glue_jobs/
+    python_modules: tuple[str, ...]  # name==version for --additional-python-modules
+
+    def __post_init__(self) -> None:
+        if not self.library.is_file():
+            raise FileNotFoundError(f"{self.library} is missing: run `make lambda-assets` first")
+        if not all("==" in module for module in self.python_modules):
+            raise ValueError("pin every Glue python module as name==version")
+
+
+@dataclass(frozen=True, kw_only=True)
+class GlueJobSizing:
+    worker_type: str = "G.1X"
+    workers: int = 2
+    timeout_minutes: int = 60
+    max_concurrent_runs: int = 1
+    max_retries: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class LakeAccess:
+    """Lake prefixes (each ending in ``/``) a job reads, writes (put) and replaces (read, put, delete:
+    Spark's multipart writes and a crashed run's snapshot, which the re-run removes)."""
+
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+    replaces: tuple[str, ...] = ()
+    #: object versions too (an upload named by its version id), for reads and deletes
+    versioned: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for prefix in (*self.reads, *self.writes, *self.replaces, *self.versioned):
+            if not prefix.endswith("/") or "*" in prefix:
+                raise ValueError(f"lake prefix {prefix!r}: give a folder ending in '/' without wildcards")
+
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*self.reads, *self.writes, *self.replaces, *self.versioned)))
+
+
+def grant_lake_access(
+    role: iam.IRole,
+    policy_scope: IConstruct,
+    *,
+    bucket: s3.IBucket,
+    key: kms.IKey,
+    access: LakeAccess,
+    who: str,
+) -> None:
+    """The S3 and KMS statements for ``access`` on the lake, and the cdk-nag reason for each prefix.
+
+    ``s3:ListBucket`` on the bucket is part of it: without it S3 answers 403 instead of 404 for an absent
+    object, and the import path tells "not imported yet" and "no mapping" from "denied" by that 404.
+    """
+    statements = [
+        iam.PolicyStatement(
+            sid="FindTheLakeBucket",
+            actions=["s3:GetBucketLocation", "s3:ListBucket"],
+            resources=[bucket.bucket_arn],
+        ),
+        iam.PolicyStatement(
+            sid="EncryptAndDecryptLakeObjectsThroughS3",
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=[key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
+        ),
+    ]
+    for sid, actions, prefixes in (
+        ("ReadLakePrefixes", ["s3:GetObject"], access.reads),
+        ("WriteLakePrefixes", ["s3:PutObject"], access.writes),
+        (
+            "ReplaceLakePrefixes",
+            ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
+            access.replaces,
+        ),
+        (
+            "ReadAndRemoveUploadVersions",
+            ["s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+            access.versioned,
+        ),
+    ):
+        if prefixes:
+            statements.append(
+                iam.PolicyStatement(
+                    sid=sid,
+                    actions=actions,
+                    resources=[bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes],
+                )
+            )
+    for statement in statements:
+        role.add_to_principal_policy(statement)
+    bucket_arn = nag_resource(policy_scope, bucket.bucket_arn)
+    for prefix in access.prefixes:
+        acknowledge_nag(
+            policy_scope,
+            f"AwsSolutions-IAM5[Resource::{bucket_arn}/{prefix}*]",
+            f"{who} works on objects it names at run time (one per upload, import or snapshot); the grant "
+            f"is limited to the lake prefix '{prefix}' and to the actions listed for it.",
+        )
+
+
+class GlueRuntime(Construct):
+    """The security configuration and code assets every Glue job of a stage shares."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        key: kms.IKey,
+        code: GlueJobCode,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.code = code
+        self.key = key
+        self.security_configuration = glue.CfnSecurityConfiguration(
+            self,
+            "SecurityConfiguration",
+            name=name,
+            encryption_configuration=glue.CfnSecurityConfiguration.EncryptionConfigurationProperty(
+                s3_encryptions=[
+                    glue.CfnSecurityConfiguration.S3EncryptionProperty(
+                        s3_encryption_mode="SSE-KMS", kms_key_arn=key.key_arn
+                    )
+                ],
+                cloud_watch_encryption=glue.CfnSecurityConfiguration.CloudWatchEncryptionProperty(
+                    cloud_watch_encryption_mode="SSE-KMS", kms_key_arn=key.key_arn
+                ),
+                job_bookmarks_encryption=glue.CfnSecurityConfiguration.JobBookmarksEncryptionProperty(
+                    job_bookmarks_encryption_mode="CSE-KMS", kms_key_arn=key.key_arn
+                ),
+            ),
+        )
+        self.security_configuration_name = name
+        self.library = s3_assets.Asset(self, "Library", path=str(code.library))
+
+
+class LakeGlueJob(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name_prefix: str,
+        short_name: str,
+        description: str,
+        script: str,
+        runtime: GlueRuntime,
+        bucket: s3.IBucket,
+        access: LakeAccess,
+        sizing: GlueJobSizing,
+        arguments: Mapping[str, str] | None = None,
+        log_group_prefix: str,
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        job_name = f"{name_prefix}{short_name}"
+        self.job_name = job_name
+        script_path = runtime.code.scripts / script
+        if not script_path.is_file():
+            raise FileNotFoundError(f"Glue entry script {script_path} does not exist")
+        self.script = s3_assets.Asset(self, "Script", path=str(script_path))
+
+        log_prefix = f"{log_group_prefix}glue/{short_name}"
+        self.log_groups = [
+            logs.LogGroup(
+                self,
+                f"{stream.capitalize()}Logs",
+                log_group_name=f"{log_prefix}/{stream}",
+                encryption_key=runtime.key,
+                retention=log_retention,
+                removal_policy=RemovalPolicy.DESTROY,
+            )
+            for stream in ("output", "error")
+        ]
+
+        self.role = iam.Role(
+            self,
+            "JobRole",
+            description=f"Glue job {job_name}: its code, its lake prefixes, its logs",
+            assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadItsCode",
+                actions=["s3:GetObject"],
+                resources=[
+                    asset.bucket.arn_for_objects(asset.s3_object_key)
+                    for asset in (self.script, runtime.library)
+                ],
+            )
+        )
+        for group in self.log_groups:
+            group.grant_write(self.role)
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="UseItsEncryptedLogGroups",
+                actions=["logs:CreateLogGroup", "logs:AssociateKmsKey"],
+                resources=[group.log_group_arn for group in self.log_groups],
+            )
+        )
+        policy = self.role.node.find_child("DefaultPolicy")
+        grant_lake_access(
+            self.role, policy, bucket=bucket, key=runtime.key, access=access, who=f"Glue job {job_name}"
+        )
+
+        self.job = glue.CfnJob(
+            self,
+            "Job",
+            name=job_name,
+            description=description,
+            role=self.role.role_arn,
+            glue_version=GLUE_VERSION,
+            command=glue.CfnJob.JobCommandProperty(
+                name="glueetl", python_version="3", script_location=self.script.s3_object_url
+            ),
+            worker_type=sizing.worker_type,
+            number_of_workers=sizing.workers,
+            timeout=sizing.timeout_minutes,
+            max_retries=sizing.max_retries,
+            execution_property=glue.CfnJob.ExecutionPropertyProperty(
+                max_concurrent_runs=sizing.max_concurrent_runs
+            ),
+            security_configuration=runtime.security_configuration_name,
+            default_arguments={
+                "--job-language": "python",
+                "--job-bookmark-option": "job-bookmark-disable",
+                "--extra-py-files": runtime.library.s3_object_url,
+                "--additional-python-modules": ",".join(runtime.code.python_modules),
+                "--custom-logGroup-prefix": log_prefix,
+                "--lake_uri": f"s3://{bucket.bucket_name}",
+                **(arguments or {}),
+            },
+        )
+        # the role's policy, not only the role, must exist before the first run
+        self.job.node.add_dependency(policy)
+        self.job.node.add_dependency(runtime.security_configuration)
+        self.job_arn = f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:job/{job_name}"

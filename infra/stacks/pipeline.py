@@ -1,0 +1,113 @@
+"""The pipeline stack: batch import and the Glue jobs over the lake. Stateless: safe to redeploy or delete.
+
+Why a stack of its own rather than more of the ingestion stack (STYLE 5, stacks by lifecycle): the
+ingestion stack is the real-time path apps depend on every second, changed rarely and carefully; this one
+is the batch side, which grows with every pipeline step (standardize now; resolve identities, profiles,
+segments and their Step Functions orchestration next) and is redeployed far more often. Keeping them apart
+means a Glue job change never redeploys, or risks rolling back, the ingestion API. Both use the data
+stack's bucket and key by their exports; nothing here holds data a delete would lose (the dead-letter
+queues are drained by an operator).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Fn, Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from cdp.imports.layout import IMPORT_ROWS, IMPORTS_RAW
+from cdp.lake import RAW_EVENTS
+from cdp.tables import EVENTS, IDENTITY_RECORDS, ORDERS
+from infra.components.batch_import import BatchImport, ImportSizing
+from infra.components.glue_jobs import GlueJobCode, GlueJobSizing, GlueRuntime, LakeAccess, LakeGlueJob
+from infra.components.pipeline_alarms import PipelineAlarms
+from infra.stacks.data import DataExports
+
+#: the tables ``cdp.pipeline.standardize`` writes (its snapshots and their pointers)
+STANDARDIZE_OUTPUTS = (EVENTS, IDENTITY_RECORDS, ORDERS)
+
+
+class CdpPipelineStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: str,
+        data: DataExports,
+        import_code: lambda_.Code,
+        glue_code: GlueJobCode,
+        import_sizing: ImportSizing,
+        log_group_prefix: str,
+        log_retention: logs.RetentionDays,
+        alarm_email: str | None,
+        **stack_options: Any,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            stack_name=f"cdp-{stage}-pipeline",
+            description=f"CDP {stage}: batch import (Lambda + Glue) and the Glue pipeline jobs, alarms",
+            **stack_options,
+        )
+        name_prefix = f"cdp-{stage}-"
+        lake_bucket = s3.Bucket.from_bucket_attributes(
+            self,
+            "Lake",
+            bucket_arn=Fn.import_value(data.lake_bucket_arn),
+            bucket_name=Fn.import_value(data.lake_bucket_name),
+        )
+        key = kms.Key.from_key_arn(self, "DataKey", Fn.import_value(data.data_key_arn))
+        runtime = GlueRuntime(self, "GlueRuntime", name=f"{name_prefix}glue-jobs", key=key, code=glue_code)
+
+        self.batch_import = BatchImport(
+            self,
+            "BatchImport",
+            name_prefix=name_prefix,
+            bucket=lake_bucket,
+            key=key,
+            code=import_code,
+            runtime=runtime,
+            sizing=import_sizing,
+            log_group_prefix=log_group_prefix,
+            log_retention=log_retention,
+        )
+        self.standardize = LakeGlueJob(
+            self,
+            "Standardize",
+            name_prefix=name_prefix,
+            short_name="standardize",
+            description="Pipeline step standardize: raw events, import rows -> events, identities, orders",
+            script="standardize.py",
+            runtime=runtime,
+            bucket=lake_bucket,
+            access=LakeAccess(
+                reads=(f"{RAW_EVENTS}/", f"{IMPORTS_RAW}/", f"{IMPORT_ROWS}/"),
+                # run_id= snapshots and the _current.json pointer of each table the step writes
+                replaces=tuple(f"{table.prefix}/" for table in STANDARDIZE_OUTPUTS),
+            ),
+            sizing=GlueJobSizing(worker_type="G.1X", workers=2, timeout_minutes=120, max_concurrent_runs=1),
+            log_group_prefix=log_group_prefix,
+            log_retention=log_retention,
+        )
+        self.alarms = PipelineAlarms(
+            self,
+            "Alarms",
+            name_prefix=name_prefix,
+            batch_import=self.batch_import,
+            glue_jobs=[self.batch_import.job, self.standardize],
+            key=key,
+            alarm_email=alarm_email,
+        )
+
+        CfnOutput(self, "ImportFunctionName", value=self.batch_import.function.function_name)
+        CfnOutput(self, "ImportJobName", value=self.batch_import.job.job_name)
+        CfnOutput(self, "StandardizeJobName", value=self.standardize.job_name)
+        CfnOutput(
+            self, "AlarmTopicArn", value=self.alarms.topic.topic_arn, description="Subscribe on-call here"
+        )
