@@ -24,8 +24,8 @@ from rich.console import Console
 
 from benchmarks.batch import baselines
 from benchmarks.batch.data import SOURCES, BenchFile, generate_file
-from benchmarks.batch.machine import REPO, CpuNeighbours, describe_machine, load_average
 from benchmarks.batch.report import render, write_json
+from benchmarks.machine import REPO, CpuNeighbours, describe_machine, load_average
 
 DEFAULT_OUTPUT = REPO / "benchmarks" / "results" / "batch.json"
 DEFAULT_SIZES = (100_000, 1_000_000)

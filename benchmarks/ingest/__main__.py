@@ -6,7 +6,6 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -47,6 +46,7 @@ from benchmarks.ingest.workloads import (
     batch_requests,
     track_requests,
 )
+from benchmarks.machine import CpuNeighbours, cpu_model, filesystem_of, git_commit, load_average
 from cdp.settings import DEFAULT_TIME_ZONE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cold = coldstart.measure(args.cold_runs, work / "cold", cwd=REPO)
         modules = coldstart.probe_modules(work / "cold", cwd=REPO)
         progress.log("cleaning up the temporary lakes")
-    machine["load_average_after"] = _load_average()
+    machine["load_average_after"] = load_average()
     machine["other_cpu_share_during_run"] = neighbours.share()
     results: dict[str, Any] = {
         "benchmark": "ingest",
@@ -248,97 +248,20 @@ def default_lake_root() -> Path:
     return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(gettempdir())
 
 
-def filesystem_of(path: Path) -> str:
-    """The type of the file system ``path`` is on (``tmpfs``, ``ext4`` …), from ``/proc/mounts``."""
-    best, kind = "", "unknown"
-    resolved = str(path.resolve())
-    try:
-        mounts = Path("/proc/mounts").read_text().splitlines()
-    except OSError:
-        return kind
-    for line in mounts:
-        fields = line.split()
-        if len(fields) < 3:
-            continue
-        point = fields[1]
-        inside = resolved == point or resolved.startswith(point.rstrip("/") + "/")
-        if inside and len(point) > len(best):
-            best, kind = point, fields[2]
-    return kind
-
-
 def describe_machine() -> dict[str, Any]:
     return {
-        "cpu_model": _cpu_model(),
+        "cpu_model": cpu_model(),
         "cpus": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "load_average_before": _load_average(),
-        "git_commit": _git_commit(),
+        "load_average_before": load_average(),
+        "git_commit": git_commit(),
         "packages": {
             name: metadata.version(name) for name in ("aws-lambda-powertools", "pydantic", "orjson")
         },
         "executable": sys.executable,
     }
-
-
-class CpuNeighbours:
-    """How much of the machine other processes used while we ran (``/proc/stat`` minus our own CPU).
-
-    On a 2-core VM a neighbour slows even the CPU-time figures (shared caches, hypervisor steal), so a run
-    with a high share here should be repeated before its numbers are trusted.
-    """
-
-    def __init__(self) -> None:
-        self._start = self._sample()
-
-    def share(self) -> float | None:
-        end = self._sample()
-        if self._start is None or end is None:
-            return None
-        total = end[0] - self._start[0]
-        busy = end[1] - self._start[1]
-        ours = end[2] - self._start[2]
-        return round(max(0.0, busy - ours) / total, 3) if total > 0 else None
-
-    @staticmethod
-    def _sample() -> tuple[float, float, float] | None:
-        """(all CPU seconds, busy CPU seconds, this process and its children's CPU seconds)."""
-        try:
-            fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        except (OSError, ValueError):
-            return None
-        tick = os.sysconf("SC_CLK_TCK")
-        idle = fields[3] + fields[4]  # idle + iowait
-        total = sum(fields[:8])  # user … steal; guest time is already inside user
-        own = os.times()
-        ours = own.user + own.system + own.children_user + own.children_system
-        return total / tick, (total - idle) / tick, ours
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def _load_average() -> list[float]:
-    return [round(value, 2) for value in os.getloadavg()]
-
-
-def _git_commit() -> str | None:
-    try:
-        completed = subprocess.run(
-            ("git", "rev-parse", "--short", "HEAD"), cwd=REPO, capture_output=True, text=True, check=True
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return completed.stdout.strip()
 
 
 def _shown(path: Path) -> str:

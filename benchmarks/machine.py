@@ -17,7 +17,7 @@ PACKAGES: Final = ("pyarrow", "duckdb", "pyspark", "phonenumbers", "email-valida
 
 def describe_machine(work_root: Path) -> dict[str, Any]:
     return {
-        "cpu_model": _cpu_model(),
+        "cpu_model": cpu_model(),
         "cpus": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)),
         "memory_gb": _memory_gb(),
@@ -25,7 +25,7 @@ def describe_machine(work_root: Path) -> dict[str, Any]:
         "platform": platform.platform(),
         "java": _java_version(),
         "load_average_before": load_average(),
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         "packages": {name: _version(name) for name in PACKAGES},
         "executable": sys.executable,
         "work_root": str(work_root),
@@ -97,7 +97,7 @@ def _version(name: str) -> str | None:
         return None
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -126,7 +126,7 @@ def _java_version() -> str | None:
     return lines[0] if lines else None
 
 
-def _git_commit() -> str | None:
+def git_commit() -> str | None:
     try:
         completed = subprocess.run(
             ("git", "rev-parse", "--short", "HEAD"), cwd=REPO, capture_output=True, text=True, check=True
