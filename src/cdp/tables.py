@@ -128,6 +128,54 @@ ORDERS: Final = LakeTable(
 
 CLEAN_TABLES: Final[tuple[LakeTable, ...]] = (EVENTS, IDENTITY_RECORDS, ORDERS)
 
+#: one row per identity record: the profile it belongs to and the rule (or score) that put it there
+IDENTITY_LINKS: Final = LakeTable(
+    name="identity_links",
+    prefix="identity/links",
+    description="record → profile, with the rule or score that joined it (SPEC 4, 6)",
+    schema=_schema(
+        ("record_id", pa.string()),
+        ("profile_id", pa.string()),
+        ("matched_by", pa.string()),  # the strongest edge rule into its profile; "singleton" when alone
+        ("match_probability", pa.float64()),  # 1.0 for rules, the score for probabilistic edges
+        ("run_id", pa.string()),
+    ),
+)
+
+#: every edge the resolver considered: accepted ones hold profiles together, refused ones say why not
+IDENTITY_EDGES: Final = LakeTable(
+    name="identity_edges",
+    prefix="identity/edges",
+    description="candidate record pairs with rule, score, and accepted/refused (reason)",
+    schema=_schema(
+        ("record_id_l", pa.string()),
+        ("record_id_r", pa.string()),
+        ("rule", pa.string()),  # user_id | national_id | source_key | email | phone | anonymous_id | …
+        ("match_probability", pa.float64()),
+        ("status", pa.string()),  # accepted | refused
+        ("reason", pa.string()),  # why refused (dob_conflict, …), or the evidence of a probabilistic pair
+        ("run_id", pa.string()),
+    ),
+)
+
+#: merges, splits and overrides across runs (each snapshot holds the whole history)
+IDENTITY_HISTORY: Final = LakeTable(
+    name="identity_history",
+    prefix="identity/history",
+    description="profile merges, splits and applied overrides, with reasons and evidence",
+    schema=_schema(
+        ("run_id", pa.string()),
+        ("event", pa.string()),  # merge | split | override
+        ("profile_id", pa.string()),  # merge: the survivor; split: the profile that kept its id
+        ("other_profile_id", pa.string()),  # merge: the loser; split: the new profile
+        ("record_count", pa.int64()),  # records that moved
+        ("reason", pa.string()),
+        ("evidence", pa.string()),  # JSON text
+    ),
+)
+
+IDENTITY_TABLES: Final[tuple[LakeTable, ...]] = (IDENTITY_LINKS, IDENTITY_EDGES, IDENTITY_HISTORY)
+
 
 def new_run_id(now: datetime | None = None) -> str:
     """Sortable and unique enough for one lake: ``20261128T080313Z-<6 hex>``."""

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from cdp.identity.errors import IdentityConfigError, MatchInputError, OverrideError, UnknownProfileError
 from cdp.imports import ImportInputError
 from cdp.imports.fields import RowKind
 from cdp.lake import LocalLake
@@ -43,6 +44,8 @@ app = typer.Typer(
 )
 sources_app = typer.Typer(help="Manage sources and their write keys.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
+identity_app = typer.Typer(help="Explain profiles and override identity resolution.", no_args_is_help=True)
+app.add_typer(identity_app, name="identity")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
@@ -344,6 +347,127 @@ def _engine(name: EngineName) -> Any:
     return DuckDbEngine()
 
 
+# -- identity --------------------------------------------------------------------------------------
+
+
+@app.command()
+def match(
+    input_file: Annotated[Path, typer.Argument(metavar="INPUT.csv", help="CSV with a unique record_id.")],
+    output: Annotated[Path, typer.Option("--output", help="Where to write record_id,profile_id.")],
+    config: Annotated[
+        Path | None, typer.Option("--config", help="identity.yaml with the resolution rules.")
+    ] = None,
+    engine: Annotated[EngineName, typer.Option(help="Execution engine.")] = EngineName.duckdb,
+    lake: Annotated[
+        Path, typer.Option("--lake", envvar="CDP_LAKE", hidden=True, help="Unused: no lake is touched.")
+    ] = DEFAULT_LAKE,
+) -> None:
+    """Resolve the records of one CSV into profiles (same standardization and resolution as the
+    pipeline, nothing written but OUT.csv): one output row per input record."""
+    import time
+
+    from cdp.identity.config import load_identity_config
+    from cdp.identity.match import match_records, read_match_file, write_match_output
+    from cdp.pipeline.resolve import probabilistic_scorer
+
+    del lake  # every subcommand accepts --lake; this one never touches one
+    started = time.perf_counter()
+    rules = load_identity_config(config)
+    records = read_match_file(input_file)
+    runner = _engine(engine)
+    try:
+        result = match_records(runner, records, config=rules, scorer=probabilistic_scorer(runner))
+    finally:
+        runner.close()
+    try:
+        write_match_output(result, output)
+    except OSError as error:
+        raise InvalidInputError(f"cannot write {output}: {error.strerror or error}") from None
+    profiles = len(set(result.column("profile_id").to_pylist()))
+    out.print(
+        f"matched {result.num_rows:,} records into {profiles:,} profiles in "
+        f"{time.perf_counter() - started:.2f} s on {runner.name}: {output}",
+        markup=False,
+    )
+
+
+@identity_app.command("explain")
+def identity_explain(profile_id: str, lake: LakeOption = DEFAULT_LAKE) -> None:
+    """Print a profile's records, the edges (rule or score) that hold them together, and refused edges."""
+    from cdp.identity.explain import explain_profile
+    from cdp.lakefs import LakeFiles
+
+    found = explain_profile(LakeFiles(_lake(lake).root), profile_id)
+    out.print(f"profile {found.profile_id}: {len(found.records)} record(s)", markup=False)
+    records = Table("record", "matched by", "p", "source", "name", "email", "phone", "birth", "user_id")
+    matched = {link["record_id"]: link for link in found.links}
+    for row in found.records:
+        link = matched.get(row["record_id"], {})
+        probability = link.get("match_probability")
+        records.add_row(
+            Text(row["record_id"]),
+            Text(str(link.get("matched_by", ""))),
+            "" if probability is None else f"{probability:.3f}",
+            Text(row["source_id"] or ""),
+            Text(" ".join(part for part in (row["first_name"], row["last_name"]) if part)),
+            Text(row["email"] or ""),
+            Text(row["phone_e164"] or ""),
+            Text(row["date_of_birth"] or ""),
+            Text(row["user_id"] or ""),
+        )
+    out.print(records)
+    edges = Table("record", "record", "rule", "p", "status", "reason", title="edges")
+    for edge in [*found.edges, *found.refused]:
+        edges.add_row(
+            Text(edge["record_id_l"]),
+            Text(edge["record_id_r"]),
+            Text(edge["rule"]),
+            "" if edge["match_probability"] is None else f"{edge['match_probability']:.3f}",
+            edge["status"],
+            Text(edge["reason"] or ""),
+        )
+    out.print(edges)
+
+
+class OverrideKind(StrEnum):
+    FORCE_MERGE = "force-merge"
+    NEVER_MERGE = "never-merge"
+    SPLIT = "split"
+
+
+@identity_app.command("override")
+def identity_override(
+    action: Annotated[OverrideKind, typer.Argument(help="force-merge A B | never-merge A B | split A")],
+    records: Annotated[list[str], typer.Argument(help="Record id(s) from identity_records.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why: kept in identity_history.")],
+    lake: LakeOption = DEFAULT_LAKE,
+) -> None:
+    """Add a manual override to identity/overrides.jsonl; it wins from the next resolve run on."""
+    from cdp.identity.overrides import IdentityOverride, OverrideAction, add_override
+    from cdp.lakefs import LakeFiles
+
+    try:
+        override = IdentityOverride(
+            action=OverrideAction(action.value.replace("-", "_")), records=tuple(records), reason=reason
+        )
+    except ValueError as error:
+        raise InvalidInputError(_first_error(error)) from None
+    added = add_override(LakeFiles(_lake(lake).root), override)
+    out.print(
+        f"added {added.action.value} {' '.join(added.records)}; run `cdp run --steps resolve` to apply it",
+        markup=False,
+    )
+
+
+def _first_error(error: ValueError) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        return str(first["msg"]).removeprefix("Value error, ")
+    return str(error)
+
+
 # -- sample data -----------------------------------------------------------------------------------
 
 
@@ -418,6 +542,10 @@ _INPUT_ERRORS: tuple[type[Exception], ...] = (
     UnknownSourceError,
     QueryError,
     ImportInputError,  # MappingError, UnreadableFileError, FileNameError
+    IdentityConfigError,
+    OverrideError,
+    MatchInputError,
+    UnknownProfileError,
     UnknownStepError,
 )
 

@@ -108,6 +108,21 @@ class DuckDbEngine:
             raise EngineError(f"writing {source}: {error}") from error
         return int(count[0]) if count else 0
 
+    def materialize(self, name: str) -> None:
+        stored = _quote(f"{name}__stored")
+        try:
+            self._connection.execute(f"CREATE OR REPLACE TEMP TABLE {stored} AS SELECT * FROM {_quote(name)}")
+        except duckdb.Error as error:
+            raise EngineError(f"{name}: {str(error).splitlines()[0]}") from error
+        self._view(name, f"SELECT * FROM {stored}")
+
+    def count_rows(self, source: str) -> int:
+        try:
+            rows = self._connection.execute(f"SELECT count(*) FROM {_quote(source)}").fetchall()
+        except duckdb.Error as error:
+            raise EngineError(f"{source}: {str(error).splitlines()[0]}") from error
+        return int(rows[0][0])
+
     def to_arrow(self, source: str) -> pa.Table:
         try:
             return self._connection.sql(f"SELECT * FROM {_quote(source)}").to_arrow_table()

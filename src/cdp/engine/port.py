@@ -54,6 +54,15 @@ class Engine(Protocol):
         """Write ``source`` as Parquet files into the new ``directory``; return the row count."""
         ...
 
+    def materialize(self, name: str) -> None:
+        """Replace ``name`` by a stored copy of its rows, cutting its lineage (DuckDB: a temp table;
+        Spark: a local checkpoint), so iterative steps do not grow the plan with every round."""
+        ...
+
+    def count_rows(self, source: str) -> int:
+        """The number of rows of ``source``, computed on the engine (a loop's convergence test)."""
+        ...
+
     def to_arrow(self, source: str) -> pa.Table:
         """Collect ``source`` (small results only: reports, tests)."""
         ...

@@ -61,6 +61,11 @@ class SparkEngine:
         self._spark = spark
         self._views: list[str] = []
 
+    @property
+    def spark_session(self) -> SparkSession:
+        """For libraries with their own Spark backend (Splink), never for step logic."""
+        return self._spark
+
     def register_parquet(self, name: str, paths: Sequence[str], schema: pa.Schema) -> None:
         from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
 
@@ -113,6 +118,17 @@ class SparkEngine:
             return int(self._spark.read.parquet(directory).count())
         except Exception as error:
             raise EngineError(f"writing {source}: {str(error).splitlines()[0]}") from error
+
+    def materialize(self, name: str) -> None:
+        # a local checkpoint keeps the rows on the executors (no checkpoint directory needed, as on Glue)
+        try:
+            frame = self._spark.table(name).localCheckpoint(eager=True)
+        except Exception as error:
+            raise EngineError(f"{name}: {str(error).splitlines()[0]}") from error
+        self._register(name, frame)
+
+    def count_rows(self, source: str) -> int:
+        return int(self._spark.table(source).count())
 
     def to_arrow(self, source: str) -> pa.Table:
         frame = self._spark.table(source)

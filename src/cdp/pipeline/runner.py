@@ -10,14 +10,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from cdp.engine.port import Engine
+from cdp.identity.resolution import PairScorer
 from cdp.imports.layout import IMPORTS_RAW, MANIFEST_NAME, rows_key
 from cdp.lake import RAW_EVENTS
 from cdp.lakefs import LakeFiles
 from cdp.pipeline import UnknownStepError
+from cdp.pipeline.resolve import resolve_in_lake
 from cdp.pipeline.standardize import StandardizeInputs, StepReport, standardize
 from cdp.tables import LakeTable, new_run_id, publish, snapshot_path
 
-STEPS: tuple[str, ...] = ("standardize",)
+STEPS: tuple[str, ...] = ("standardize", "resolve")
 
 
 @dataclass(slots=True)
@@ -87,7 +89,10 @@ def run_pipeline(
     steps: Sequence[str] = STEPS,
     run_id: str | None = None,
     on_step: Callable[[str], None] | None = None,
+    scorer: PairScorer | None = None,
 ) -> RunReport:
+    """Run ``steps`` in order, publishing each step's tables when it succeeded; ``scorer`` is the
+    probabilistic matcher of the resolve step (``None``: deterministic rules only)."""
     run = RunReport(run_id=run_id or new_run_id(), engine=engine.name)
     write = SnapshotWriter(engine, files, run.run_id)
     for step in steps:
@@ -98,5 +103,7 @@ def run_pipeline(
                 raw_event_files=raw_event_files(files), import_row_files=completed_import_row_files(files)
             )
             run.steps.append(standardize(engine, inputs, run_id=run.run_id, write=write))
+        elif step == "resolve":
+            run.steps.append(resolve_in_lake(engine, files, run_id=run.run_id, write=write, scorer=scorer))
         write.publish_all()
     return run

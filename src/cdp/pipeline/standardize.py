@@ -39,6 +39,8 @@ class StepReport:
     engine: str
     rows: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    #: what a step's guards blocked or did (resolve: refused edges, split profiles …), by name
+    guards: dict[str, int] = field(default_factory=dict)
 
 
 # -- SQL (authoring dialect) -------------------------------------------------------------------------
@@ -287,6 +289,23 @@ def _identity_input_schema() -> pa.Schema:
     return pa.schema([pa.field(name, kind) for name, kind in fields])
 
 
+def identity_input_schema() -> pa.Schema:
+    """The columns :func:`standardize_identities` reads (all identity text columns, then times)."""
+    return _identity_input_schema()
+
+
+def standardize_identities(engine: Engine, source: str, *, run_id: str) -> None:
+    """View ``identity_records`` from ``source`` (:func:`identity_input_schema`): the identity part of the
+    step, shared with ``cdp match`` so a flat file is standardized exactly like imported rows."""
+    engine.map_batches(
+        "identity_standardized",
+        source,
+        standardize_identity_batch,
+        identity_output_schema(_identity_input_schema()),
+    )
+    engine.create_view("identity_records", _IDENTITY_RECORDS.format(run_id=run_id))
+
+
 def standardize(
     engine: Engine, inputs: StandardizeInputs, *, run_id: str, write: Callable[[LakeTable, str], int]
 ) -> StepReport:
@@ -308,13 +327,7 @@ def standardize(
     )
     engine.create_view("import_identities", _IMPORT_IDENTITIES)
     engine.create_view("identity_input", _IDENTITY_INPUT)
-    engine.map_batches(
-        "identity_standardized",
-        "identity_input",
-        standardize_identity_batch,
-        identity_output_schema(_identity_input_schema()),
-    )
-    engine.create_view("identity_records", _IDENTITY_RECORDS.format(run_id=run_id))
+    standardize_identities(engine, "identity_input", run_id=run_id)
 
     engine.create_view("import_orders", _IMPORT_ORDERS.format(run_id=run_id))
     engine.create_view("event_orders", _EVENT_ORDERS)

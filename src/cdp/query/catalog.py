@@ -23,7 +23,7 @@ from cdp.ingestion.records import RAW_EVENT_COLUMNS
 from cdp.lake import QUARANTINE_EVENTS, RAW_EVENTS, LocalLake
 from cdp.lakefs import LakeFiles
 from cdp.query import QueryError
-from cdp.tables import CLEAN_TABLES, LakeTable, current, snapshot_files
+from cdp.tables import CLEAN_TABLES, IDENTITY_TABLES, LakeTable, current, snapshot_files
 
 QUARANTINE_COLUMNS: tuple[str, ...] = (
     "quarantined_at",
@@ -186,6 +186,7 @@ TABLES: tuple[TableView, ...] = (
         files=_committed_import_files("quarantine"),
     ),
     *(SnapshotTable(table) for table in CLEAN_TABLES),
+    *(SnapshotTable(table) for table in IDENTITY_TABLES),
 )
 
 
