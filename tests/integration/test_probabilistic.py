@@ -206,6 +206,33 @@ def test_too_few_records_give_no_pairs() -> None:
     assert score_record_pairs(one).num_rows == 0
 
 
+def test_a_file_where_no_strict_rule_matches_still_scores() -> None:
+    """Every record a different person: Splink estimates a prior of 0, which must not fail prediction."""
+    people = population()
+    rows = [row for row in people.to_pylist() if row["record_id"].endswith("-0")][:40]
+    pairs = score_record_pairs(pa.Table.from_pylist(rows, schema=people.schema))
+    assert pairs.schema == PAIR_SCHEMA
+    assert pairs.num_rows == 0
+
+
+def test_a_small_file_keeps_the_whole_model_when_training_cannot_run() -> None:
+    """EM finds no blocked pairs in a few records; the model must keep every comparison (a failed EM
+    session once left names, birth date and phone out, and a shared phone linked a father and mother)."""
+    from cdp.tables import IDENTITY_RECORDS
+    from tests.identity_data import record
+
+    phone = "+66812345678"
+    rows = [
+        record("dad", first_name="somchai", date_of_birth="1960-02-01", phone_e164=phone),
+        record("mum", first_name="malee", date_of_birth="1963-07-09", phone_e164=phone),
+        record("mum-2", first_name="malee", phone_e164=phone, email_key="malee@mail.com"),
+        *(record(f"other-{i}", email_key=f"o{i}@mail.com") for i in range(8)),
+    ]
+    pairs = pair_set(score_record_pairs(pa.Table.from_pylist(rows, schema=IDENTITY_RECORDS.schema)))
+    assert ("dad", "mum") not in pairs
+    assert ("dad", "mum-2") not in pairs
+
+
 def test_spark_gives_the_same_pairs_as_duckdb(
     spark: SparkSession, records: pa.Table, duckdb_pairs: pa.Table
 ) -> None:

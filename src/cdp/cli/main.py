@@ -376,7 +376,7 @@ def match(
     records = read_match_file(input_file)
     runner = _engine(engine)
     try:
-        result = match_records(runner, records, config=rules, scorer=probabilistic_scorer(runner))
+        result = match_records(runner, records, config=rules, scorer=probabilistic_scorer(runner, rules))
     finally:
         runner.close()
     try:

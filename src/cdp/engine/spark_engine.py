@@ -5,7 +5,10 @@ pyspark is imported only here, only when a Spark engine is built: the embedded d
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -20,8 +23,6 @@ if TYPE_CHECKING:
 
 def local_spark_session(*, app_name: str = "cdp-local", partitions: int = 2) -> SparkSession:
     """A ``local[2]`` session configured like the Glue jobs (UTC, Arrow, micros timestamps)."""
-    import os
-
     from pyspark.sql import SparkSession
 
     # Python workers must run this interpreter (the venv with cdp installed), not whatever python3 is on
@@ -47,6 +48,14 @@ def configure_session(spark: SparkSession) -> None:
     spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
 
 
+def _delete_tree(uri: str) -> None:
+    from pyarrow import fs
+
+    filesystem, path = fs.FileSystem.from_uri(uri if "://" in uri else f"file://{os.path.abspath(uri)}")
+    with contextlib.suppress(FileNotFoundError):
+        filesystem.delete_dir(path)
+
+
 def _spark_schema(schema: pa.Schema) -> Any:
     from pyspark.sql.pandas.types import from_arrow_schema
 
@@ -54,12 +63,19 @@ def _spark_schema(schema: pa.Schema) -> Any:
 
 
 class SparkEngine:
+    """Steps on Spark. ``scratch`` (a local directory or ``s3://…`` prefix, private to this engine) holds the
+    Parquet copies :meth:`materialize` makes; without one a temporary local directory is used. ``close``
+    deletes it."""
+
     name = "spark"
 
-    def __init__(self, spark: SparkSession) -> None:
+    def __init__(self, spark: SparkSession, *, scratch: str | None = None) -> None:
         configure_session(spark)
         self._spark = spark
         self._views: list[str] = []
+        self._own_scratch = scratch is None
+        self._scratch = (scratch or tempfile.mkdtemp(prefix="cdp-spark-")).rstrip("/")
+        self._materialized = 0
 
     @property
     def spark_session(self) -> SparkSession:
@@ -120,9 +136,15 @@ class SparkEngine:
             raise EngineError(f"writing {source}: {str(error).splitlines()[0]}") from error
 
     def materialize(self, name: str) -> None:
-        # a local checkpoint keeps the rows on the executors (no checkpoint directory needed, as on Glue)
+        # Written as Parquet and read back, not ``localCheckpoint``: a checkpoint keeps the size estimate of
+        # the plan it replaces, and Spark 3.5 multiplies those estimates at every join, so after a few dozen
+        # materializations planning one small query spends seconds in BigInt arithmetic. Files carry their
+        # real size, which also lets small relations be broadcast.
+        self._materialized += 1
+        directory = f"{self._scratch}/{self._materialized:05d}-{name}"
         try:
-            frame = self._spark.table(name).localCheckpoint(eager=True)
+            self._spark.table(name).write.mode("overwrite").parquet(directory)
+            frame = self._spark.read.parquet(directory)
         except Exception as error:
             raise EngineError(f"{name}: {str(error).splitlines()[0]}") from error
         self._register(name, frame)
@@ -138,6 +160,9 @@ class SparkEngine:
         for view in self._views:
             self._spark.catalog.dropTempView(view)
         self._views.clear()
+        if self._materialized or self._own_scratch:
+            _delete_tree(self._scratch)
+            self._materialized = 0
 
     def _register(self, name: str, frame: DataFrame) -> None:
         frame.createOrReplaceTempView(name)

@@ -13,7 +13,7 @@ cardinality_limits: {email: 5, phone: 5, anonymous_id: 5}
 max_profile_records: 1000
 identifier_priority: [user_id, national_id, source_key, email, phone, anonymous_id]
 strong_identifiers: [user_id, national_id, source_key]
-probabilistic: {enabled: true, threshold: 0.95}
+probabilistic: {enabled: true, threshold: 0.9}
 ```
 """
 
@@ -87,7 +87,7 @@ class ProbabilisticConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
-    threshold: float = Field(default=0.95, ge=0.5, le=1.0)
+    threshold: float = Field(default=0.9, ge=0.5, le=1.0)
 
 
 _DEFAULT_PRIORITY = (

@@ -47,6 +47,7 @@ with ``--extra-jars`` (copy ``similarity_jar_location()`` to S3) and a checkpoin
 from __future__ import annotations
 
 import atexit
+import copy
 import json
 import logging
 import math
@@ -341,6 +342,8 @@ BLOCKING_RULES: Final = (
 )
 #: EM sessions: each trains every comparison but the ones its rule fixes.
 TRAINING_RULES: Final = ("l.dob = r.dob", "l.first_key = r.first_key and l.last_key = r.last_key")
+#: the prior match probability when the strict rules cannot estimate one
+DEFAULT_PRIOR: Final = 1e-5
 #: Strict rules (almost surely the same person) for the prior probability that two records match.
 PRIOR_RULES: Final = (
     "l.first_key = r.first_key and l.last_key = r.last_key and l.dob = r.dob",
@@ -387,7 +390,7 @@ def splink_settings(settings: MatchSettings, dialect: str) -> Any:
         unique_id_column_name="unique_id",
         comparisons=comparisons,
         blocking_rules_to_generate_predictions=[CustomRule(rule) for rule in BLOCKING_RULES],
-        probability_two_random_records_match=1e-5,
+        probability_two_random_records_match=DEFAULT_PRIOR,
         max_iterations=settings.em_max_iterations,
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=True,  # the mw_ columns: each link's evidence
@@ -460,13 +463,24 @@ def train(linker: Linker, settings: MatchSettings, *, rows: int) -> None:
         )
     except (SplinkException, ValueError, ZeroDivisionError) as error:
         logger.info("prior match probability kept: %s", error)
+    # no pair meets the strict rules (a small or very clean file): Splink records a prior of 0, whose
+    # log-odds is undefined and fails prediction; keep the default instead
+    prior = linker._settings_obj._probability_two_random_records_match
+    if not 0.0 < prior < 1.0:
+        logger.info("prior match probability %s unusable, kept %s", prior, DEFAULT_PRIOR)
+        linker._settings_obj._probability_two_random_records_match = DEFAULT_PRIOR
     for rule in TRAINING_RULES:
+        # an EM session takes the comparisons its rule fixes out of the model and puts them back when it
+        # ends; one that fails midway (no blocked pairs in a small file) would leave them out, so the
+        # model is restored from a copy
+        before = copy.deepcopy(linker._settings_obj)
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 rule, max_pairs=settings.em_max_pairs
             )
         except (SplinkException, ValueError, ZeroDivisionError) as error:
             logger.info("EM on %s skipped, priors kept: %s", rule, error)
+            linker._settings_obj = before
 
 
 def _level_weights(model: dict[str, Any]) -> dict[str, list[tuple[float, str]]]:
@@ -496,7 +510,13 @@ def _pairs(scored: pa.Table, threshold: float, weights: dict[str, list[tuple[flo
     left = pc.cast(scored["unique_id_l"], pa.string())
     right = pc.cast(scored["unique_id_r"], pa.string())
     swap = pc.greater(left, right)
-    parts = {c.name: scored[f"mw_{c.name}"].to_pylist() for c in COMPARISONS}
+    # Splink leaves out the weight column of a comparison it could not use (no value on any pair): no evidence
+    parts = {
+        c.name: scored[f"mw_{c.name}"].to_pylist()
+        if f"mw_{c.name}" in scored.column_names
+        else [None] * scored.num_rows
+        for c in COMPARISONS
+    }
     evidence = [
         json.dumps(
             {name: _explain(values[row], weights.get(name, [])) for name, values in parts.items()},

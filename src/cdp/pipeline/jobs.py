@@ -15,9 +15,13 @@ from typing import TYPE_CHECKING
 from cdp.engine.spark_engine import SparkEngine
 from cdp.lakefs import LakeFiles
 from cdp.pipeline.runner import RunReport, run_pipeline
+from cdp.tables import new_run_id
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+#: the lake prefix under which Spark jobs keep intermediate results (SparkEngine.materialize, checkpoints)
+SCRATCH_PREFIX = "tmp"
 
 
 def parse_job_arguments(argv: Sequence[str]) -> argparse.Namespace:
@@ -28,11 +32,23 @@ def parse_job_arguments(argv: Sequence[str]) -> argparse.Namespace:
     return arguments
 
 
+def scratch_uri(lake_uri: str, step: str, run_id: str) -> str:
+    """The job's private working prefix in the lake (``tmp/<step>/<run id>/``; deleted at the end, and
+    expired by the bucket's lifecycle rule if a crash leaves it behind)."""
+    return f"{lake_uri.rstrip('/')}/{SCRATCH_PREFIX}/{step}/{run_id}"
+
+
 def run_glue_step(step: str, argv: Sequence[str], spark: SparkSession) -> RunReport:
     """Run one step on Spark and print its report as one JSON line (CloudWatch-friendly)."""
     arguments = parse_job_arguments(argv)
-    report = run_pipeline(
-        LakeFiles(arguments.lake_uri), SparkEngine(spark), steps=[step], run_id=arguments.run_id
-    )
+    run_id = arguments.run_id or new_run_id()
+    scratch = scratch_uri(arguments.lake_uri, step, run_id)
+    # Splink's Spark backend checkpoints; Glue has no HDFS, so its checkpoints go beside the engine's
+    spark.sparkContext.setCheckpointDir(f"{scratch}/checkpoints")
+    engine = SparkEngine(spark, scratch=scratch)
+    try:
+        report = run_pipeline(LakeFiles(arguments.lake_uri), engine, steps=[step], run_id=run_id)
+    finally:
+        engine.close()
     print(json.dumps(asdict(report)))
     return report

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Final
 
 from cdp.engine.port import Engine
 from cdp.identity.config import IdentityConfig, load_identity_config, parse_identity_config
@@ -87,36 +87,46 @@ def resolve(
     return report
 
 
+class DefaultScorer:
+    """Marker: the step builds :func:`probabilistic_scorer` from the lake's identity rules."""
+
+
+#: ``scorer=DEFAULT_SCORER``: the probabilistic matcher the rules ask for (``probabilistic.enabled``)
+DEFAULT_SCORER: Final = DefaultScorer()
+
+
 def resolve_in_lake(
     engine: Engine,
     files: LakeFiles,
     *,
     run_id: str,
     write: Callable[[LakeTable, str], int],
-    scorer: PairScorer | None = None,
+    scorer: PairScorer | DefaultScorer | None = DEFAULT_SCORER,
 ) -> StepReport:
-    """The step as the runner calls it: rules and overrides from the lake's ``identity/`` zone."""
+    """The step as the runner calls it: rules and overrides from the lake's ``identity/`` zone; ``scorer``
+    ``None`` resolves on the deterministic rules alone."""
+    config = lake_identity_config(files)
     return resolve(
         engine,
         resolve_inputs(files),
-        config=lake_identity_config(files),
+        config=config,
         overrides=load_overrides(files),
         run_id=run_id,
         write=write,
-        scorer=scorer,
+        scorer=probabilistic_scorer(engine, config) if isinstance(scorer, DefaultScorer) else scorer,
     )
 
 
-def probabilistic_scorer(engine: Engine) -> PairScorer | None:
-    """The probabilistic matcher (``cdp.identity.probabilistic``) bound to ``engine``'s backend, when the
-    module is installed; ``None`` leaves resolution deterministic."""
+def probabilistic_scorer(engine: Engine, config: IdentityConfig) -> PairScorer | None:
+    """The probabilistic matcher (``cdp.identity.probabilistic``, Splink) on ``engine``'s backend at the
+    rules' threshold; ``None`` when the rules disable it or Splink is not installed."""
+    if not config.probabilistic.enabled:
+        return None
     try:
         module: Any = importlib.import_module("cdp.identity.probabilistic")
     except ModuleNotFoundError:
         return None
-    score = getattr(module, "score_record_pairs", None)
-    if score is None:
-        return None
+    settings = module.MatchSettings(threshold=config.probabilistic.threshold)
     spark = getattr(engine, "spark_session", None)
-    bound: PairScorer = partial(score, spark=spark)
+    bound: PairScorer = partial(module.score_record_pairs, spark=spark, settings=settings)
     return bound

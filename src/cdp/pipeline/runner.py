@@ -15,7 +15,7 @@ from cdp.imports.layout import IMPORTS_RAW, MANIFEST_NAME, rows_key
 from cdp.lake import RAW_EVENTS
 from cdp.lakefs import LakeFiles
 from cdp.pipeline import UnknownStepError
-from cdp.pipeline.resolve import resolve_in_lake
+from cdp.pipeline.resolve import DEFAULT_SCORER, DefaultScorer, resolve_in_lake
 from cdp.pipeline.standardize import StandardizeInputs, StepReport, standardize
 from cdp.tables import LakeTable, new_run_id, publish, snapshot_path
 
@@ -89,10 +89,11 @@ def run_pipeline(
     steps: Sequence[str] = STEPS,
     run_id: str | None = None,
     on_step: Callable[[str], None] | None = None,
-    scorer: PairScorer | None = None,
+    scorer: PairScorer | DefaultScorer | None = DEFAULT_SCORER,
 ) -> RunReport:
     """Run ``steps`` in order, publishing each step's tables when it succeeded; ``scorer`` is the
-    probabilistic matcher of the resolve step (``None``: deterministic rules only)."""
+    probabilistic matcher of the resolve step (default: the one the lake's identity rules ask for;
+    ``None``: deterministic rules only)."""
     run = RunReport(run_id=run_id or new_run_id(), engine=engine.name)
     write = SnapshotWriter(engine, files, run.run_id)
     for step in steps:
