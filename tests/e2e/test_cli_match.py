@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import cdp
 
 HEADER = "record_id,source,first_name,last_name,email,phone,date_of_birth,user_id,notes\n"
@@ -87,3 +89,77 @@ def test_override_then_resolve_then_explain(tmp_path: Path) -> None:
     missing = cdp("identity", "explain", "p_nobody", lake=lake)
     assert missing.code == 2
     assert "no profile 'p_nobody'" in missing.stderr
+
+
+#: SPEC 3.4's hard cases in one file, resolved with the defaults (probabilistic matching on)
+HARD_HEADER = (
+    "record_id,source,first_name,last_name,full_name,email,phone,date_of_birth,address_line,city,"
+    "postcode,country,national_id\n"
+)
+HARD_ROWS = [
+    # one man: English, Thai with a Buddhist-era date, a survey with the name order swapped, a typo
+    "s1,crm,Somchai,Jaidee,,somchai.j@gmail.com,081-234-5678,1985-03-12,12 Sukhumvit Rd,Bangkok,10110,TH,",
+    "s2,shop,สมชาย,ใจดี,,,+66 81 234 5678,12/03/2528,,กรุงเทพมหานคร,10110,TH,",
+    "s3,survey,,,Jaidee Somchai,SOMCHAI.J@GMAIL.COM,,12 Mar 1985,,,,,",
+    "s4,crm,Somchay,Jaidee,,,0812345678,1985-03-12,,,,TH,",
+    # his wife: same phone, same address, her own name and birth date
+    "w1,crm,Malee,Jaidee,,,081-234-5678,1987-07-01,12 Sukhumvit Rd,Bangkok,10110,TH,",
+    # placeholders shared by strangers
+    "j1,shop,Test,User,,test@test.com,0000000000,,,,,TH,",
+    "j2,shop,Anna,Smith,,test@test.com,0000000000,,,,,TH,",
+    "j3,crm,n/a,n/a,,n/a,n/a,n/a,,,,TH,",
+    # a nickname in one source, the full name in another, one e-mail
+    "n1,crm,Nok,Srisuk,,nok.s@hotmail.com,089-999-1111,1990-12-01,,,,TH,",
+    "n2,shop,Pimchanok,Srisuk,,nok.s@hotmail.com,,01/12/1990,,,,TH,",
+    # an American customer, phone in two formats, a one-letter typo in the first name
+    "e1,crm,John,Miller,,john.miller@outlook.com,+1 415 555 0100,1979-05-05,,San Francisco,94105,US,",
+    "e2,shop,Jon,Miller,,,+14155550100,05/05/1979,,,,US,",
+    # one national ID written two ways
+    "i1,crm,Wichai,Thongdee,,,,1970-01-01,55 Rama 4,Bangkok,10500,TH,3101700123452",
+    "i2,shop,Wichai,Thongdee,,,,,,,,TH,3-1017-00123-45-2",
+]
+HARD_PEOPLE = [
+    {"s1", "s2", "s3", "s4"},
+    {"w1"},
+    {"j1"},
+    {"j2"},
+    {"j3"},
+    {"n1", "n2"},
+    {"e1", "e2"},
+    {"i1", "i2"},
+]
+
+
+def _groups(profiles: dict[str, str]) -> list[set[str]]:
+    groups: dict[str, set[str]] = {}
+    for record_id, profile_id in profiles.items():
+        groups.setdefault(profile_id, set()).add(record_id)
+    return sorted(groups.values(), key=sorted)
+
+
+def test_match_resolves_the_hard_cases_like_a_careful_human(tmp_path: Path) -> None:
+    source = tmp_path / "people.csv"
+    source.write_text(HARD_HEADER + "\n".join(HARD_ROWS) + "\n", encoding="utf-8")
+    result = cdp("match", str(source), "--output", str(tmp_path / "out.csv"), lake=tmp_path / "lake")
+    assert result.code == 0, result.stderr
+    assert result.stderr.strip() == ""  # no training chatter from Splink on a small file
+    assert _groups(read_output(tmp_path / "out.csv")) == sorted(HARD_PEOPLE, key=sorted)
+
+
+@pytest.mark.timeout(600)
+def test_match_on_spark_gives_the_same_profiles(tmp_path: Path) -> None:
+    source = tmp_path / "people.csv"
+    source.write_text(HARD_HEADER + "\n".join(HARD_ROWS) + "\n", encoding="utf-8")
+    on_duckdb = cdp("match", str(source), "--output", str(tmp_path / "duck.csv"), lake=tmp_path / "lake")
+    assert on_duckdb.code == 0, on_duckdb.stderr
+    on_spark = cdp(
+        "match",
+        str(source),
+        "--output",
+        str(tmp_path / "spark.csv"),
+        "--engine",
+        "spark",
+        lake=tmp_path / "lake",
+    )
+    assert on_spark.code == 0, on_spark.stderr
+    assert read_output(tmp_path / "spark.csv") == read_output(tmp_path / "duck.csv")

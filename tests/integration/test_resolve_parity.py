@@ -41,6 +41,10 @@ RECORDS = [
     record("app-a", origin="event", user_id="u-anna", anonymous_id="tablet"),
     record("app-b", origin="event", user_id="u-ben", anonymous_id="tablet"),
     record("anon", origin="event", anonymous_id="tablet"),
+    # two birth dates joined through a sign-up without one
+    record("father", first_name="somchai", date_of_birth="1960-02-01", email_key="somchai@mail.com"),
+    record("signup", origin="event", email_key="somchai@mail.com", phone_e164="+66822222222", day=1),
+    record("daughter", first_name="ploy", date_of_birth="1994-11-20", phone_e164="+66822222222"),
     # overrides
     record("twin-1", first_name="kan", email_key="twins@mail.com"),
     record("twin-2", first_name="kan", email_key="twins@mail.com"),
@@ -115,3 +119,5 @@ def test_the_clusters_are_the_expected_ones(parity_lakes: tuple[LakeFiles, LakeF
     assert frozenset({"app-a", "anon"}) in found
     assert frozenset({"twin-1"}) in found
     assert frozenset({"nick-1", "nick-2"}) in found
+    assert frozenset({"father", "signup"}) in found
+    assert frozenset({"daughter"}) in found

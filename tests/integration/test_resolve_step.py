@@ -238,3 +238,110 @@ def test_scored_pairs_join_records_and_hard_conflicts_still_refuse(files: LakeFi
     assert links["s1"]["matched_by"] == "probabilistic"
     assert links["s1"]["match_probability"] == pytest.approx(0.99)
     assert links["other"]["matched_by"] == "singleton"
+
+
+def test_never_merge_wins_over_a_shared_user_id(files: LakeFiles) -> None:
+    rows = [
+        record("login-1", origin="event", user_id="u-shared"),
+        record("login-2", origin="event", user_id="u-shared", day=1),
+        record("login-3", origin="event", user_id="u-shared", day=2),
+    ]
+    publish_records(files, rows, "std-1")
+    add_override(
+        files,
+        IdentityOverride(
+            action=OverrideAction.NEVER_MERGE, records=("login-2", "login-3"), reason="account sharing"
+        ),
+    )
+    resolve_lake(files, "run-1")
+    found = clusters(files)
+    assert not any({"login-2", "login-3"} <= group for group in found)
+    assert sum(len(group) for group in found) == 3
+
+
+def test_two_birth_dates_joined_through_a_record_without_one_are_split(files: LakeFiles) -> None:
+    """Father and daughter never share an identifier directly: an old web sign-up carries the father's
+    e-mail and the daughter's phone. Each pair looks fine; the profile would hold two birth dates."""
+    rows = [
+        record("father", first_name="somchai", date_of_birth="1960-02-01", email_key="somchai@mail.com"),
+        record("signup", origin="event", email_key="somchai@mail.com", phone_e164="+66822222222", day=1),
+        record("daughter", first_name="ploy", date_of_birth="1994-11-20", phone_e164="+66822222222"),
+        # the same person with day and month swapped in one source is one birth date, not two
+        record("mali-a", first_name="malee", date_of_birth="1971-03-04", email_key="malee@mail.com"),
+        record("mali-web", origin="event", email_key="malee@mail.com", phone_e164="+66833333333", day=1),
+        record("mali-b", first_name="malee", date_of_birth="1971-04-03", phone_e164="+66833333333"),
+    ]
+    publish_records(files, rows, "std-1")
+    report = resolve_lake(files, "run-1")
+    found = clusters(files)
+    assert frozenset({"father", "signup"}) in found  # e-mail outranks phone: the sign-up goes with it
+    assert frozenset({"daughter"}) in found
+    assert frozenset({"mali-a", "mali-web", "mali-b"}) in found
+    assert report.steps[0].guards["split_conflicting_birth_dates"] == 1
+
+
+def test_a_shared_address_is_evidence_not_identity(files: LakeFiles) -> None:
+    """The real probabilistic matcher: housemates at one address stay apart; the same person written in
+    Thai and in English at that address, with the same birth date, is one profile."""
+    from cdp.engine.duckdb_engine import DuckDbEngine
+    from cdp.identity.config import load_identity_config
+    from cdp.pipeline.resolve import probabilistic_scorer
+
+    address = "99/1 soi sukhumvit 24"
+    rows = [
+        record(
+            "housemate-1",
+            first_name="somchai",
+            last_name="jaidee",
+            date_of_birth="1980-01-15",
+            address_line=address,
+            postcode="10110",
+        ),
+        record(
+            "housemate-2",
+            first_name="wichai",
+            last_name="srisuk",
+            date_of_birth="1985-06-30",
+            address_line=address,
+            postcode="10110",
+        ),
+        record(
+            "sister",
+            first_name="suda",
+            last_name="jaidee",
+            date_of_birth="1983-09-09",
+            address_line=address,
+            postcode="10110",
+        ),
+        record(
+            "somchai-th",
+            first_name="สมชาย",
+            last_name="ใจดี",
+            date_of_birth="1980-01-15",
+            address_line=address,
+            postcode="10110",
+            day=3,
+        ),
+        *(
+            record(
+                f"filler-{i}",
+                first_name=f"name{i}",
+                last_name=f"family{i}",
+                postcode=f"{10200 + i}",
+                date_of_birth=f"19{50 + i}-0{1 + i % 9}-1{i % 9}",
+            )
+            for i in range(30)
+        ),
+    ]
+    publish_records(files, rows, "std-1")
+    engine = DuckDbEngine()
+    try:
+        resolve_lake(
+            files, "run-1", engine=engine, scorer=probabilistic_scorer(engine, load_identity_config(None))
+        )
+    finally:
+        engine.close()
+    found = clusters(files)
+    assert frozenset({"housemate-2"}) in found
+    assert frozenset({"sister"}) in found
+    assert frozenset({"housemate-1", "somchai-th"}) in found

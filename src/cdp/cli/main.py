@@ -341,7 +341,9 @@ def _engine(name: EngineName) -> Any:
     if name is EngineName.spark:
         from cdp.engine.spark_engine import SparkEngine, local_spark_session
 
-        return SparkEngine(local_spark_session())
+        session = local_spark_session()
+        session.sparkContext.setLogLevel("ERROR")  # Spark's WARN lines are not for the person at the prompt
+        return SparkEngine(session)
     from cdp.engine.duckdb_engine import DuckDbEngine
 
     return DuckDbEngine()

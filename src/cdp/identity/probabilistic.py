@@ -408,12 +408,25 @@ def score_record_pairs(
     if records.num_rows < 2:
         return PAIR_SCHEMA.empty_table()
     keys = model_input(records)
-    with _linker(keys, spark, settings) as linker:
+    with _quiet_splink(), _linker(keys, spark, settings) as linker:
         train(linker, settings, rows=keys.num_rows)
         predictions = linker.inference.predict(threshold_match_probability=settings.threshold)
         scored: pa.Table = predictions.as_pyarrow_table()  # type: ignore[no-untyped-call]
         weights = _level_weights(linker.misc.save_model_to_json())
     return _pairs(scored, settings.threshold, weights)
+
+
+@contextmanager
+def _quiet_splink() -> Iterator[None]:
+    """Splink warns about every level a small file cannot train (priors stand, by design): that is
+    expected here, not news for the person running ``cdp match``; errors still show."""
+    splink_logger = logging.getLogger("splink")
+    level = splink_logger.level
+    splink_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        splink_logger.setLevel(level)
 
 
 @contextmanager
@@ -425,7 +438,7 @@ def _linker(keys: pa.Table, spark: SparkSession | None, settings: MatchSettings)
 
         db_api: Any = DuckDBAPI()
         frame = db_api.register(keys)
-        yield Linker(frame, splink_settings(settings, "duckdb"), log_level=logging.WARNING)
+        yield Linker(frame, splink_settings(settings, "duckdb"), log_level=logging.ERROR)
         return
     from splink import SparkAPI
 
@@ -438,7 +451,7 @@ def _linker(keys: pa.Table, spark: SparkSession | None, settings: MatchSettings)
     # an explicit schema: a column null in every row would otherwise be inferred as VOID
     schema = StructType([StructField(name, StringType()) for name in keys.column_names])
     frame = db_api.register(spark.createDataFrame(keys.to_pandas(), schema=schema))
-    yield Linker(frame, splink_settings(settings, "spark"), log_level=logging.WARNING)
+    yield Linker(frame, splink_settings(settings, "spark"), log_level=logging.ERROR)
 
 
 def _scratch_checkpoint_dir() -> str:

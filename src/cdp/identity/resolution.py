@@ -17,9 +17,12 @@ Guards, in order, each counted in the step report: blocklisted values (config) a
 identifier value carried by more distinct people (first name + date of birth) than its cardinality limit
 is not a merge key; ``split`` overrides cut every edge of their record; a component holding two user_ids
 (or the two records of a ``never_merge``) is split around those anchors, every other record attached to
-the anchor it shares the strongest identifier with (:func:`cdp.identity.graph.attach_to_anchors`); a
-profile larger than ``max_profile_records`` falls back to the components of its fallback edges (user_id,
-national_id, source key, email by default), and a fallback component still too large to singletons;
+the anchor it shares the strongest identifier with (:func:`cdp.identity.graph.attach_to_anchors`; a
+``never_merge`` record is its own anchor even when it shares the user_id); a group still holding two birth
+dates (joined through records without one: each pair looked fine) is split the same way around its birth
+dates (a day/month swap is one date); a profile larger than ``max_profile_records`` falls back to the
+components of its fallback edges (user_id, national_id, source key, email by default), and a fallback
+component still too large to singletons;
 ``force_merge`` overrides join profiles last.
 
 Stable IDs: a cluster claims the previous profile ID of its oldest previously linked member (by
@@ -221,8 +224,8 @@ SELECT l, r, min(priority) AS priority FROM id_edges WHERE refusal IS NULL GROUP
 
 _ANCHOR_NODES = """
 SELECT r.record_id AS node,
-    CASE WHEN r.user_id IS NOT NULL THEN 'u:' || r.user_id
-        WHEN n.record_a IS NOT NULL THEN 'n:' || r.record_id END AS anchor
+    CASE WHEN n.record_a IS NOT NULL THEN 'n:' || r.record_id
+        WHEN r.user_id IS NOT NULL THEN 'u:' || r.user_id END AS anchor
 FROM id_records AS r
 LEFT JOIN (
     SELECT record_a FROM id_overrides WHERE action = 'never_merge'
@@ -251,8 +254,48 @@ FROM (
 ) AS g
 """
 
+#: a birth date with day and month in order, so a swapped copy compares equal
+_DOB_KEY = """CASE WHEN substr(dob, 6, 2) <= substr(dob, 9, 2) THEN dob
+    ELSE substr(dob, 1, 5) || substr(dob, 9, 2) || '-' || substr(dob, 6, 2) END"""
+
+#: groups whose records carry two different birth dates: people joined through records without one
+_DOB_CONFLICTED = f"""
+SELECT g.grp
+FROM id_groups AS g JOIN id_records AS r ON r.record_id = g.record_id
+WHERE r.dob IS NOT NULL
+GROUP BY g.grp
+HAVING count(DISTINCT {_DOB_KEY}) >= 2
+"""
+
+_DOB_NODES = f"""
+SELECT g.record_id AS node, CASE WHEN r.dob IS NOT NULL THEN 'd:' || {_DOB_KEY} END AS anchor
+FROM id_groups AS g
+JOIN id_dob_conflicted AS k ON k.grp = g.grp
+JOIN id_records AS r ON r.record_id = g.record_id
+"""
+
+_DOB_EDGES = """
+SELECT e.l, e.r, e.priority
+FROM id_accepted AS e
+JOIN id_groups AS a ON a.record_id = e.l
+JOIN id_groups AS b ON b.record_id = e.r AND b.grp = a.grp
+JOIN id_dob_conflicted AS k ON k.grp = a.grp
+"""
+
+_PEOPLE = """
+SELECT g.record_id, min(g.record_id) OVER (PARTITION BY g.person_key) AS grp
+FROM (
+    SELECT g.record_id,
+        CASE WHEN k.grp IS NULL THEN g.grp
+            ELSE g.grp || '|' || coalesce(a.anchor, 'r:' || g.record_id) END AS person_key
+    FROM id_groups AS g
+    LEFT JOIN id_dob_conflicted AS k ON k.grp = g.grp
+    LEFT JOIN id_dob_attached AS a ON a.node = g.record_id
+) AS g
+"""
+
 _SIZED = """
-SELECT record_id, grp, count(*) OVER (PARTITION BY grp) AS size FROM id_groups
+SELECT record_id, grp, count(*) OVER (PARTITION BY grp) AS size FROM id_people
 """
 
 _FALLBACK_EDGES = """
@@ -530,6 +573,21 @@ def resolve_graph(
     attach_to_anchors(engine, "id_attached", nodes="id_contested_nodes", edges="id_contested_edges")
     engine.create_view("id_groups", _GROUPS)
     engine.materialize("id_groups")
+
+    # no profile holds two birth dates: a group joined through records without one is split around them
+    engine.create_view("id_dob_conflicted", _DOB_CONFLICTED)
+    engine.materialize("id_dob_conflicted")
+    guards["split_conflicting_birth_dates"] = engine.count_rows("id_dob_conflicted")
+    engine.create_view("id_dob_nodes", _DOB_NODES)
+    engine.create_view("id_dob_edges", _DOB_EDGES)
+    if guards["split_conflicting_birth_dates"]:
+        attach_to_anchors(engine, "id_dob_attached", nodes="id_dob_nodes", edges="id_dob_edges")
+    else:
+        engine.create_view(
+            "id_dob_attached", "SELECT node, anchor, CAST(NULL AS INTEGER) AS priority FROM id_dob_nodes"
+        )
+    engine.create_view("id_people", _PEOPLE)
+    engine.materialize("id_people")
 
     # maximum profile size
     limit = config.max_profile_records
