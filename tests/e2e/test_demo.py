@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 from tests.e2e.conftest import cdp, query_json
@@ -29,10 +30,18 @@ def test_demo_runs_the_pipeline_and_its_numbers_match_the_lake(lake: Path) -> No
     imported = query_json("SELECT count(*) AS n FROM import_rows", lake)[0]["n"]
     quarantined = query_json("SELECT count(*) AS n FROM quarantine_imports", lake)[0]["n"]
     records = query_json("SELECT count(*) AS n FROM identity_records", lake)[0]["n"]
+    profiles = query_json("SELECT count(DISTINCT profile_id) AS n FROM identity_links", lake)[0]["n"]
+    linked = query_json("SELECT count(*) AS n FROM identity_links", lake)[0]["n"]
+    assert linked == records  # every identity record is in exactly one profile
+    people = len({row["person_id"] for row in truth if row["person_id"]})
+    assert people <= profiles < records
     assert (
         f"{app_events + 1:,} events and {imported:,} imported rows ({quarantined:,} quarantined) "
-        f"became {records:,} standardized identity records"
+        f"became {records:,} standardized identity records and {profiles:,} profiles"
     ) in result.stdout
+    [accuracy] = re.findall(r"pairwise precision ([0-9.]+), recall ([0-9.]+)", result.stdout)
+    assert float(accuracy[0]) >= 0.99
+    assert float(accuracy[1]) >= 0.9
 
     again = cdp("demo", lake=lake, timeout=180)  # re-runnable: the same data again changes nothing
     assert again.code == 0, again.stderr

@@ -5,9 +5,11 @@
 2. start the local API on the real Lambda handler and send the app events with ``segment-analytics-python``
    (only the host changed), plus one half-bad batch to show partial acceptance;
 3. import the three files with their mappings (bad rows to quarantine);
-4. run the standardize step on DuckDB;
-5. show what landed with the Athena SQL an analyst would run.
-Later issues extend it with identity resolution, profiles, segments, activation and privacy.
+4. run the standardize and resolve steps on DuckDB;
+5. show what landed with the Athena SQL an analyst would run;
+6. show who is who: profiles by the rule that joined them, what the guards blocked, and pairwise precision
+   and recall against the generator's ``truth.csv``.
+Later issues extend it with profiles, segments, activation and privacy.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from cdp.lakefs import LakeFiles
 from cdp.localapi.runtime import start_local_api
 from cdp.pipeline.runner import run_pipeline
 from cdp.query.catalog import run_query
+from cdp.sampledata.accuracy import pairwise_accuracy, true_people
 from cdp.sampledata.app_events import read_sdk_calls
 from cdp.sampledata.retailer import generate_retailer
 from cdp.settings import IngestionSettings
@@ -52,6 +55,7 @@ class DemoResult:
     rows_imported: int
     rows_quarantined: int
     identity_records: int
+    profiles: int
     run_id: str
 
 
@@ -143,14 +147,15 @@ def run_demo(settings: IngestionSettings, *, console: Console, people: int = DEM
             f"quarantined {report.rows_rejected:>4,}"
         )
 
-    console.rule("[bold]4. the standardize step runs on DuckDB")
+    console.rule("[bold]4. the standardize and resolve steps run on DuckDB")
     engine = DuckDbEngine()
     try:
-        run = run_pipeline(LakeFiles(lake.root), engine, steps=["standardize"])
+        run = run_pipeline(LakeFiles(lake.root), engine, steps=["standardize", "resolve"])
     finally:
         engine.close()
     for step in run.steps:
-        console.print(f"run {run.run_id}: " + ", ".join(f"{t} {n:,} rows" for t, n in step.rows.items()))
+        rows = ", ".join(f"{table} {count:,} rows" for table, count in step.rows.items())
+        console.print(f"{step.step:<11} {step.seconds:5.2f} s  {rows}")
 
     console.rule("[bold]5. what landed (Athena SQL over the lake, run by DuckDB)")
     _show(console, lake, "SELECT type, count(*) AS events FROM raw_events GROUP BY type ORDER BY events DESC")
@@ -173,13 +178,37 @@ def run_demo(settings: IngestionSettings, *, console: Console, people: int = DEM
         "round(sum(quantity * unit_price)) AS revenue_thb "
         "FROM orders WHERE category IS NOT NULL GROUP BY 1 ORDER BY 3 DESC LIMIT 5",
     )
+
+    console.rule("[bold]6. who is who: one profile per person")
+    guards = run.steps[-1].guards
+    fired = [f"{name} {count:,}" for name, count in guards.items() if count and name != "propagation_rounds"]
+    console.print("guards: " + (", ".join(fired) or "none fired"))
+    _show(
+        console,
+        lake,
+        "SELECT matched_by, count(*) AS records, count(DISTINCT profile_id) AS profiles "
+        "FROM identity_links GROUP BY 1 ORDER BY 2 DESC",
+    )
+    found = {
+        row["record_id"]: row["profile_id"]
+        for row in run_query(lake, "SELECT record_id, profile_id FROM identity_links").to_pylist()
+    }
+    truth = true_people((lake.root / "clean" / "import_rows").rglob("*.parquet"), dataset.truth)
+    accuracy = pairwise_accuracy(truth, found)
+    profiles = len(set(found.values()))
+    console.print(
+        f"against truth.csv ({accuracy.records:,} imported records, {accuracy.true_pairs:,} true pairs): "
+        f"pairwise precision {accuracy.precision:.4f}, recall {accuracy.recall:.4f}, F1 {accuracy.f1:.4f}"
+    )
+
     records = _count(lake, "identity_records")
     imported = sum(r.rows_accepted for r in reports)
     quarantined = sum(r.rows_rejected for r in reports)
     hint = 'cdp query "SELECT * FROM identity_records LIMIT 5"'
     console.print(
         f"[bold green]done[/]: {stored:,} events and {imported:,} imported rows "
-        f"({quarantined:,} quarantined) became {records:,} standardized identity records. "
+        f"({quarantined:,} quarantined) became {records:,} standardized identity records "
+        f"and {profiles:,} profiles. "
         f"Try: {hint} --lake {lake.root}"
     )
     return DemoResult(
@@ -188,6 +217,7 @@ def run_demo(settings: IngestionSettings, *, console: Console, people: int = DEM
         rows_imported=imported,
         rows_quarantined=quarantined,
         identity_records=records,
+        profiles=profiles,
         run_id=run.run_id,
     )
 
