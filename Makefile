@@ -40,8 +40,8 @@ $(CHECKOV_STAMP):
 
 checkov: $(CHECKOV_STAMP)
 
-# The functions' code (ingest, imports: src/cdp + lambdas + their wheels for Lambda aarch64/cp311) and the
-# Glue jobs' library (src/cdp as a zip); cached, no Docker.
+# The functions' code (ingest, imports: src/cdp + lambdas + their wheels for Lambda aarch64/cp311), the
+# Glue jobs' library (src/cdp as a zip) and Splink's similarity jar (from its wheel); cached, no Docker.
 lambda-assets: setup
 	$(BIN)/python scripts/build_lambda_assets.py
 

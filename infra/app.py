@@ -6,8 +6,9 @@ Glue jobs). Context keys: ``stage`` (``dev`` or ``prod``; ``dev`` in cdk.json) a
 optional overrides ``alarmEmail``, ``reservedConcurrency``, ``timeZone``, ``corsOrigins`` (comma-separated).
 cdk-nag's AwsSolutions pack runs inside the app: an unacknowledged finding fails the synth.
 
-The functions' code (``build/lambda/ingest``, ``build/lambda/imports``) and the Glue jobs' library
-(``build/glue/cdp-glue.zip``) are what ``make lambda-assets`` builds (no Docker, no bundling here).
+The functions' code (``build/lambda/ingest``, ``build/lambda/imports``), the Glue jobs' library
+(``build/glue/cdp-glue.zip``) and Splink's similarity jar (``build/glue/splink-similarity.jar``) are what
+``make lambda-assets`` builds (no Docker, no bundling here).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from infra.stacks.pipeline import CdpPipelineStack  # noqa: E402
 INGEST_ASSET = ROOT / "build" / "lambda" / "ingest"
 IMPORTS_ASSET = ROOT / "build" / "lambda" / "imports"
 GLUE_LIBRARY = ROOT / "build" / "glue" / "cdp-glue.zip"
+GLUE_SIMILARITY_JAR = ROOT / "build" / "glue" / "splink-similarity.jar"
 GLUE_SCRIPTS = ROOT / "glue_jobs"
 GLUE_REQUIREMENTS = ROOT / "requirements" / "glue-jobs.txt"
 
@@ -131,7 +133,12 @@ def glue_code() -> GlueJobCode:
         for line in GLUE_REQUIREMENTS.read_text().splitlines()
         if line.strip() and not line.lstrip().startswith("#")
     )
-    return GlueJobCode(library=GLUE_LIBRARY, scripts=GLUE_SCRIPTS, python_modules=modules)
+    return GlueJobCode(
+        library=GLUE_LIBRARY,
+        scripts=GLUE_SCRIPTS,
+        python_modules=modules,
+        similarity_jar=GLUE_SIMILARITY_JAR,
+    )
 
 
 def build_app(app: App) -> tuple[CdpDataStack, CdpIngestionStack]:

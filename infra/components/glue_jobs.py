@@ -6,7 +6,9 @@ assets, no Docker and no custom resource: the entry script (``glue_jobs/<job>.py
 ``build/glue/cdp-glue.zip`` (src/cdp, built by ``make lambda-assets``), given to Spark with
 ``--extra-py-files`` so driver and executors import ``cdp``. Third-party modules come from PyPI with
 ``--additional-python-modules``, pinned in ``requirements/glue-jobs.txt`` to the versions the local Spark
-parity suite runs.
+parity suite runs. A job that needs JVM code gets it the same way: Splink's Scala similarity UDFs
+(``build/glue/splink-similarity.jar``, copied out of the splink wheel by ``make lambda-assets``) are a file
+asset of the resolve job, given to Spark with ``--extra-jars``.
 
 Why a zip and not a wheel of ``cdp``: a CDK file asset is stored as ``<hash>.<ext>``, and pip refuses a
 wheel whose file name is not ``<name>-<version>-<tags>.whl``, so ``--additional-python-modules
@@ -15,14 +17,15 @@ wheel under its own name would need ``aws_s3_deployment``, i.e. a custom-resourc
 stack, for no gain (``cdp`` is pure Python, and its third-party modules are pinned separately anyway).
 
 :class:`LakeGlueJob` is one job: its role may read the two code objects, read and write exactly the lake
-prefixes it is given, write its own two log groups (``<prefix>glue/<job>/output|error``, created here with
-the platform key and the stage's retention, named through ``--custom-logGroup-prefix``), and nothing else.
-Bookmarks are off: every job here is idempotent by design (content-hash imports, run-id snapshots).
+prefixes and objects it is given, write its own two log groups (``<prefix>glue/<job>/output|error``, created
+here with the platform key and the stage's retention, named through ``--custom-logGroup-prefix``), publish
+Glue's job and observability metrics when it has them turned on, and nothing else. Bookmarks are off: every
+job here is idempotent by design (content-hash imports, run-id snapshots).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +41,8 @@ from constructs import Construct, IConstruct
 from infra.compliance import acknowledge_nag, nag_resource
 
 GLUE_VERSION = "5.1"
+#: where Glue publishes ``--enable-metrics`` and ``--enable-observability-metrics``
+GLUE_METRICS_NAMESPACE = "Glue"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,10 +52,12 @@ class GlueJobCode:
     library: Path  # build/glue/cdp-glue.zip
     scripts: Path  # glue_jobs/
     python_modules: tuple[str, ...]  # name==version for --additional-python-modules
+    similarity_jar: Path  # build/glue/splink-similarity.jar: Splink's Scala UDFs (Jaro-Winkler) for Spark
 
     def __post_init__(self) -> None:
-        if not self.library.is_file():
-            raise FileNotFoundError(f"{self.library} is missing: run `make lambda-assets` first")
+        for built in (self.library, self.similarity_jar):
+            if not built.is_file():
+                raise FileNotFoundError(f"{built} is missing: run `make lambda-assets` first")
         if not all("==" in module for module in self.python_modules):
             raise ValueError("pin every Glue python module as name==version")
 
@@ -67,18 +74,24 @@ class GlueJobSizing:
 @dataclass(frozen=True, kw_only=True)
 class LakeAccess:
     """Lake prefixes (each ending in ``/``) a job reads, writes (put) and replaces (read, put, delete:
-    Spark's multipart writes and a crashed run's snapshot, which the re-run removes)."""
+    Spark's multipart writes and a crashed run's snapshot, which the re-run removes); and single objects it
+    only reads (a config file in a zone the job must not otherwise see)."""
 
     reads: tuple[str, ...] = ()
     writes: tuple[str, ...] = ()
     replaces: tuple[str, ...] = ()
     #: object versions too (an upload named by its version id), for reads and deletes
     versioned: tuple[str, ...] = ()
+    #: exact keys, read only (``identity/identity.yaml``): no wildcard, so no neighbour of the object
+    read_objects: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for prefix in (*self.reads, *self.writes, *self.replaces, *self.versioned):
             if not prefix.endswith("/") or "*" in prefix:
                 raise ValueError(f"lake prefix {prefix!r}: give a folder ending in '/' without wildcards")
+        for key in self.read_objects:
+            if not key or key.startswith("/") or key.endswith("/") or "*" in key or "?" in key:
+                raise ValueError(f"lake object {key!r}: give one object's key, without wildcards")
 
     @property
     def prefixes(self) -> tuple[str, ...]:
@@ -112,6 +125,14 @@ def grant_lake_access(
             conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
         ),
     ]
+    if access.read_objects:
+        statements.append(
+            iam.PolicyStatement(
+                sid="ReadLakeObjects",
+                actions=["s3:GetObject"],
+                resources=[bucket.arn_for_objects(key) for key in access.read_objects],
+            )
+        )
     for sid, actions, prefixes in (
         ("ReadLakePrefixes", ["s3:GetObject"], access.reads),
         ("WriteLakePrefixes", ["s3:PutObject"], access.writes),
@@ -184,6 +205,9 @@ class GlueRuntime(Construct):
 
 
 class LakeGlueJob(Construct):
+    """One Glue job over the lake; ``extra_jars`` are JVM libraries (file assets, ``--extra-jars``) and
+    ``metrics`` turns on Glue's job and observability metrics (namespace ``Glue``)."""
+
     def __init__(
         self,
         scope: Construct,
@@ -198,6 +222,8 @@ class LakeGlueJob(Construct):
         access: LakeAccess,
         sizing: GlueJobSizing,
         arguments: Mapping[str, str] | None = None,
+        extra_jars: Sequence[Path] = (),
+        metrics: bool = False,
         log_group_prefix: str,
         log_retention: logs.RetentionDays,
     ) -> None:
@@ -208,6 +234,12 @@ class LakeGlueJob(Construct):
         if not script_path.is_file():
             raise FileNotFoundError(f"Glue entry script {script_path} does not exist")
         self.script = s3_assets.Asset(self, "Script", path=str(script_path))
+        for jar in extra_jars:
+            if jar.suffix != ".jar" or not jar.is_file():
+                raise FileNotFoundError(f"extra jar {jar} is not a .jar file: run `make lambda-assets` first")
+        self.jars = [
+            s3_assets.Asset(self, f"Jar{index}", path=str(jar)) for index, jar in enumerate(extra_jars, 1)
+        ]
 
         log_prefix = f"{log_group_prefix}glue/{short_name}"
         self.log_groups = [
@@ -234,7 +266,7 @@ class LakeGlueJob(Construct):
                 actions=["s3:GetObject"],
                 resources=[
                     asset.bucket.arn_for_objects(asset.s3_object_key)
-                    for asset in (self.script, runtime.library)
+                    for asset in (self.script, runtime.library, *self.jars)
                 ],
             )
         )
@@ -247,9 +279,31 @@ class LakeGlueJob(Construct):
                 resources=[group.log_group_arn for group in self.log_groups],
             )
         )
+        if metrics:
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="PublishItsGlueMetrics",
+                    actions=["cloudwatch:PutMetricData"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"cloudwatch:namespace": GLUE_METRICS_NAMESPACE}},
+                )
+            )
         policy = self.role.node.find_child("DefaultPolicy")
+        if metrics:
+            acknowledge_nag(
+                policy,
+                "AwsSolutions-IAM5[Resource::*]",
+                f"Glue job {job_name} publishes its job and observability metrics with its own role; "
+                "cloudwatch:PutMetricData has no resource type, so the grant is '*' conditioned on the "
+                f"'{GLUE_METRICS_NAMESPACE}' namespace.",
+            )
         grant_lake_access(
             self.role, policy, bucket=bucket, key=runtime.key, access=access, who=f"Glue job {job_name}"
+        )
+        jars = ",".join(jar.s3_object_url for jar in self.jars)
+        jvm_arguments = {"--extra-jars": jars} if jars else {}
+        metric_arguments = (
+            {"--enable-metrics": "true", "--enable-observability-metrics": "true"} if metrics else {}
         )
 
         self.job = glue.CfnJob(
@@ -277,6 +331,8 @@ class LakeGlueJob(Construct):
                 "--additional-python-modules": ",".join(runtime.code.python_modules),
                 "--custom-logGroup-prefix": log_prefix,
                 "--lake_uri": f"s3://{bucket.bucket_name}",
+                **jvm_arguments,
+                **metric_arguments,
                 **(arguments or {}),
             },
         )

@@ -37,10 +37,14 @@ class LakeRetention:
     raw_infrequent_access_after_days: int = 30
     quarantine_days: int = 30
     exports_days: int = 90
+    #: Spark jobs' scratch (``tmp/``): a run deletes its own; this removes what a crashed run left
+    scratch_days: int = 1
     noncurrent_version_days: int = 7
     access_log_days: int = 365
 
     def __post_init__(self) -> None:
+        if self.scratch_days < 1:
+            raise ValueError("S3 lifecycle expires objects after one day at the earliest")
         if self.raw_infrequent_access_after_days < 30:
             raise ValueError("S3 moves objects to STANDARD_IA after 30 days at the earliest")
         if self.raw_events_days <= self.raw_infrequent_access_after_days:
@@ -167,6 +171,13 @@ def _zone_rules(retention: LakeRetention) -> list[s3.LifecycleRule]:
         "raw/imports": s3.LifecycleRule(transitions=infrequent),
         "quarantine": s3.LifecycleRule(expiration=Duration.days(retention.quarantine_days)),
         "exports": s3.LifecycleRule(expiration=Duration.days(retention.exports_days)),
+        # a job's working copies (materialized relations, Splink checkpoints): personal data that must not
+        # outlive a crashed run, nor linger as noncurrent versions for the whole erasure window
+        "tmp": s3.LifecycleRule(
+            expiration=Duration.days(retention.scratch_days),
+            noncurrent_version_expiration=Duration.days(retention.scratch_days),
+            abort_incomplete_multipart_upload_after=Duration.days(retention.scratch_days),
+        ),
         # snapshots (run_id=…) whose old versions the pipeline expires when it swaps the pointer
         "clean": None,
         "identity": None,
@@ -184,6 +195,8 @@ def _zone_rules(retention: LakeRetention) -> list[s3.LifecycleRule]:
             prefix=f"{zone}/",
             expiration=rule.expiration,
             transitions=rule.transitions,
+            noncurrent_version_expiration=rule.noncurrent_version_expiration,
+            abort_incomplete_multipart_upload_after=rule.abort_incomplete_multipart_upload_after,
         )
         for zone, rule in rules.items()
         if rule is not None

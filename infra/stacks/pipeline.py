@@ -1,8 +1,13 @@
 """The pipeline stack: batch import and the Glue jobs over the lake. Stateless: safe to redeploy or delete.
 
+Jobs: ``import-file`` (large uploads), ``standardize`` (raw → clean) and ``resolve-identities`` (clean
+identity records → ``identity/links|edges|history``, with Splink on Spark). Each job's role reads and
+replaces exactly the lake prefixes its step touches, plus its own scratch ``tmp/<step>/`` (Spark's
+materialized relations and checkpoints, which the bucket expires after a day).
+
 Why a stack of its own rather than more of the ingestion stack (STYLE 5, stacks by lifecycle): the
 ingestion stack is the real-time path apps depend on every second, changed rarely and carefully; this one
-is the batch side, which grows with every pipeline step (standardize now; resolve identities, profiles,
+is the batch side, which grows with every pipeline step (standardize and resolve identities now; profiles,
 segments and their Step Functions orchestration next) and is redeployed far more often. Keeping them apart
 means a Glue job change never redeploys, or risks rolling back, the ingestion API. Both use the data
 stack's bucket and key by their exports; nothing here holds data a delete would lose (the dead-letter
@@ -20,9 +25,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from cdp.identity.overrides import OVERRIDES_PATH
 from cdp.imports.layout import IMPORT_ROWS, IMPORTS_RAW
 from cdp.lake import RAW_EVENTS
-from cdp.tables import EVENTS, IDENTITY_RECORDS, ORDERS
+from cdp.pipeline.jobs import SCRATCH_PREFIX
+from cdp.pipeline.resolve import CONFIG_PATH as IDENTITY_CONFIG_PATH
+from cdp.tables import EVENTS, IDENTITY_RECORDS, IDENTITY_TABLES, ORDERS
 from infra.components.batch_import import BatchImport, ImportSizing
 from infra.components.glue_jobs import GlueJobCode, GlueJobSizing, GlueRuntime, LakeAccess, LakeGlueJob
 from infra.components.pipeline_alarms import PipelineAlarms
@@ -30,6 +38,15 @@ from infra.stacks.data import DataExports
 
 #: the tables ``cdp.pipeline.standardize`` writes (its snapshots and their pointers)
 STANDARDIZE_OUTPUTS = (EVENTS, IDENTITY_RECORDS, ORDERS)
+#: the tables ``cdp.pipeline.resolve`` writes; it also reads their previous snapshots (stable profile ids)
+RESOLVE_OUTPUTS = IDENTITY_TABLES
+#: the identity zone's config objects the resolve step reads (each optional), and nothing else of the zone
+RESOLVE_CONFIG_OBJECTS = (IDENTITY_CONFIG_PATH, OVERRIDES_PATH)
+
+
+def scratch(step: str) -> str:
+    """The prefix ``cdp.pipeline.jobs.run_glue_step`` gives a step's runs (``tmp/<step>/<run id>/``)."""
+    return f"{SCRATCH_PREFIX}/{step}/"
 
 
 class CdpPipelineStack(Stack):
@@ -89,9 +106,34 @@ class CdpPipelineStack(Stack):
             access=LakeAccess(
                 reads=(f"{RAW_EVENTS}/", f"{IMPORTS_RAW}/", f"{IMPORT_ROWS}/"),
                 # run_id= snapshots and the _current.json pointer of each table the step writes
-                replaces=tuple(f"{table.prefix}/" for table in STANDARDIZE_OUTPUTS),
+                replaces=(
+                    *(f"{table.prefix}/" for table in STANDARDIZE_OUTPUTS),
+                    scratch("standardize"),
+                ),
             ),
             sizing=GlueJobSizing(worker_type="G.1X", workers=2, timeout_minutes=120, max_concurrent_runs=1),
+            log_group_prefix=log_group_prefix,
+            log_retention=log_retention,
+        )
+        self.resolve_identities = LakeGlueJob(
+            self,
+            "ResolveIdentities",
+            name_prefix=name_prefix,
+            short_name="resolve-identities",
+            description="Pipeline step resolve: identity records -> identity links, edges, history (Splink)",
+            script="resolve_identities.py",
+            runtime=runtime,
+            bucket=lake_bucket,
+            access=LakeAccess(
+                reads=(f"{IDENTITY_RECORDS.prefix}/",),
+                read_objects=RESOLVE_CONFIG_OBJECTS,
+                replaces=(*(f"{table.prefix}/" for table in RESOLVE_OUTPUTS), scratch("resolve")),
+            ),
+            # one run at a time: a second concurrent run would resolve from the same previous links and
+            # could publish after the first, undoing its merges
+            sizing=GlueJobSizing(worker_type="G.1X", workers=2, timeout_minutes=120, max_concurrent_runs=1),
+            extra_jars=(glue_code.similarity_jar,),
+            metrics=True,
             log_group_prefix=log_group_prefix,
             log_retention=log_retention,
         )
@@ -100,7 +142,7 @@ class CdpPipelineStack(Stack):
             "Alarms",
             name_prefix=name_prefix,
             batch_import=self.batch_import,
-            glue_jobs=[self.batch_import.job, self.standardize],
+            glue_jobs=[self.batch_import.job, self.standardize, self.resolve_identities],
             key=key,
             alarm_email=alarm_email,
         )
@@ -108,6 +150,7 @@ class CdpPipelineStack(Stack):
         CfnOutput(self, "ImportFunctionName", value=self.batch_import.function.function_name)
         CfnOutput(self, "ImportJobName", value=self.batch_import.job.job_name)
         CfnOutput(self, "StandardizeJobName", value=self.standardize.job_name)
+        CfnOutput(self, "ResolveJobName", value=self.resolve_identities.job_name)
         CfnOutput(
             self, "AlarmTopicArn", value=self.alarms.topic.topic_arn, description="Subscribe on-call here"
         )

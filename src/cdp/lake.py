@@ -27,6 +27,9 @@ ZONES: tuple[str, ...] = (
     "segments",
     "exports",
     "privacy",
+    # Spark jobs' scratch (``tmp/<step>/<run id>/``, see cdp.pipeline.jobs.SCRATCH_PREFIX): deleted by the
+    # job, expired by the bucket's lifecycle if a crashed run leaves it behind
+    "tmp",
 )
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import Stack
 from aws_cdk.assertions import Template
 
 from cdp.import_wiring import UploadPathSettings
@@ -20,14 +19,24 @@ from cdp.imports.landing import LandedFile
 from glue_jobs import import_file
 from infra.components.batch_import import HANDLER
 from infra.components.glue_jobs import GLUE_VERSION
-from tests.infra.conftest import SynthesizedApp, of_type
+from tests.infra.conftest import (
+    KEY,
+    LAKE_ARN,
+    LAKE_NAME,
+    SynthesizedApp,
+    as_list,
+    glue_jobs,
+    lake_object_grants,
+    logical_id,
+    of_type,
+    one,
+    statements_of_role,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY = {"Fn::ImportValue": "cdp-dev-data-key-arn"}
-LAKE_ARN = {"Fn::ImportValue": "cdp-dev-lake-bucket-arn"}
-LAKE_NAME = {"Fn::ImportValue": "cdp-dev-lake-bucket-name"}
 IMPORT_JOB = "cdp-dev-import-file"
 STANDARDIZE_JOB = "cdp-dev-standardize"
+RESOLVE_JOB = "cdp-dev-resolve-identities"
 
 #: what importing touches, for the function and the Glue import job alike: prefix -> actions
 IMPORT_GRANTS = {
@@ -41,50 +50,8 @@ IMPORT_GRANTS = {
 
 
 @pytest.fixture(scope="session")
-def pipeline(dev_app: SynthesizedApp) -> Template:
-    stack = dev_app.data_stack.node.scope.node.find_child("CdpPipeline-dev")  # type: ignore[union-attr]
-    assert isinstance(stack, Stack)
-    return Template.from_stack(stack)
-
-
-@pytest.fixture(scope="session")
 def imports_asset(lambda_asset: Path) -> Path:
     return lambda_asset.parent / "imports"
-
-
-def logical_id(template: Template, resource_type: str, contains: str) -> str:
-    [found] = [i for i in of_type(template, resource_type) if contains in i]
-    return found
-
-
-def one(template: Template, resource_type: str, contains: str = "") -> dict[str, Any]:
-    return of_type(template, resource_type)[logical_id(template, resource_type, contains)]
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def statements_of_role(template: Template, role_contains: str) -> list[dict[str, Any]]:
-    role_id = logical_id(template, "AWS::IAM::Role", role_contains)
-    policies = [
-        p
-        for p in of_type(template, "AWS::IAM::Policy").values()
-        if {"Ref": role_id} in p["Properties"]["Roles"]
-    ]
-    return [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]]
-
-
-def lake_object_grants(statements: list[dict[str, Any]]) -> dict[str, set[str]]:
-    """prefix -> actions of every statement on objects of the lake bucket."""
-    grants: dict[str, set[str]] = {}
-    for statement in statements:
-        for resource in as_list(statement["Resource"]):
-            join = resource.get("Fn::Join") if isinstance(resource, dict) else None
-            if join and join[1][0] == LAKE_ARN:
-                prefix = join[1][1].removeprefix("/").removesuffix("*")
-                grants.setdefault(prefix, set()).update(as_list(statement["Action"]))
-    return grants
 
 
 def resolved_environment(variables: dict[str, Any]) -> dict[str, str]:
@@ -241,17 +208,11 @@ def test_the_dead_letter_queues_are_encrypted_and_only_the_rules_may_send(pipeli
 # -- the Glue jobs ------------------------------------------------------------------------------------
 
 
-def glue_jobs(pipeline: Template) -> dict[str, dict[str, Any]]:
-    return {
-        job["Properties"]["Name"]: job["Properties"] for job in of_type(pipeline, "AWS::Glue::Job").values()
-    }
-
-
 def test_the_glue_jobs_run_glue_51_with_the_security_configuration_and_pinned_modules(
     pipeline: Template,
 ) -> None:
     jobs = glue_jobs(pipeline)
-    assert set(jobs) == {IMPORT_JOB, STANDARDIZE_JOB}
+    assert set(jobs) == {IMPORT_JOB, STANDARDIZE_JOB, RESOLVE_JOB}
     [configuration] = of_type(pipeline, "AWS::Glue::SecurityConfiguration").values()
     name = configuration["Properties"]["Name"]
     modules = [
@@ -273,7 +234,7 @@ def test_the_glue_jobs_run_glue_51_with_the_security_configuration_and_pinned_mo
         assert arguments["--custom-logGroup-prefix"] == f"/cdp/dev/glue/{short}"
         assert arguments["--lake_uri"] == {"Fn::Join": ["", ["s3://", LAKE_NAME]]}
         libraries.add(arguments["--extra-py-files"]["Fn::Sub"])
-    [library] = libraries  # one cdp library shared by both jobs
+    [library] = libraries  # one cdp library shared by every job
     assert library.endswith(".zip")
     assert jobs[IMPORT_JOB]["WorkerType"] == "G.2X"
     assert jobs[IMPORT_JOB]["ExecutionProperty"] == {"MaxConcurrentRuns": 10}  # one run per large upload
@@ -302,6 +263,8 @@ def test_each_job_logs_to_its_own_encrypted_log_groups(pipeline: Template) -> No
         "/cdp/dev/glue/import-file/error",
         "/cdp/dev/glue/standardize/output",
         "/cdp/dev/glue/standardize/error",
+        "/cdp/dev/glue/resolve-identities/output",
+        "/cdp/dev/glue/resolve-identities/error",
     }
     for group in names.values():
         assert (group["KmsKeyId"], group["RetentionInDays"]) == (KEY, 365)
@@ -332,6 +295,7 @@ def test_the_standardize_job_reads_its_inputs_and_replaces_only_its_tables(pipel
         "clean/events/": replaces,
         "clean/identity_records/": replaces,
         "clean/orders/": replaces,
+        "tmp/standardize/": replaces,  # its runs' scratch (run_glue_step)
     }
 
 
@@ -389,7 +353,10 @@ def test_dead_letters_errors_and_glue_failures_reach_the_alarm_topic(pipeline: T
     assert rule["EventPattern"] == {
         "source": ["aws.glue"],
         "detail-type": ["Glue Job State Change"],
-        "detail": {"jobName": [IMPORT_JOB, STANDARDIZE_JOB], "state": ["FAILED", "TIMEOUT", "ERROR"]},
+        "detail": {
+            "jobName": [IMPORT_JOB, STANDARDIZE_JOB, RESOLVE_JOB],
+            "state": ["FAILED", "TIMEOUT", "ERROR"],
+        },
     }
     [target] = rule["Targets"]
     assert target["Arn"] == {"Ref": topic}
@@ -403,7 +370,7 @@ def test_dead_letters_errors_and_glue_failures_reach_the_alarm_topic(pipeline: T
 def test_the_pipeline_stack_holds_exactly_its_capabilities(pipeline: Template) -> None:
     counts = Counter(resource["Type"] for resource in pipeline.to_json()["Resources"].values())
     assert counts == {
-        "AWS::Glue::Job": 2,
+        "AWS::Glue::Job": 3,
         "AWS::Glue::SecurityConfiguration": 1,
         "AWS::Lambda::Function": 1,
         "AWS::Lambda::EventInvokeConfig": 1,
@@ -414,9 +381,9 @@ def test_the_pipeline_stack_holds_exactly_its_capabilities(pipeline: Template) -
         "AWS::SNS::Topic": 1,
         "AWS::SNS::TopicPolicy": 1,
         "AWS::CloudWatch::Alarm": 3,
-        "AWS::Logs::LogGroup": 5,
-        "AWS::IAM::Role": 3,
-        "AWS::IAM::Policy": 3,
+        "AWS::Logs::LogGroup": 7,
+        "AWS::IAM::Role": 4,
+        "AWS::IAM::Policy": 4,
     }
     assert not [t for t in counts if t.startswith("Custom::") or t == "AWS::S3::Bucket"]  # stateless
 
