@@ -15,6 +15,9 @@ from pathlib import Path
 RAW_EVENTS = "raw/events"
 QUARANTINE_EVENTS = "quarantine/events"
 LOCAL_STATE = "_local"
+#: Spark jobs' scratch (``tmp/<step>/<run id>/``): deleted by the job, expired by the bucket's lifecycle
+#: if a crashed run leaves it behind
+SCRATCH = "tmp"
 
 ZONES: tuple[str, ...] = (
     "landing",
@@ -27,9 +30,7 @@ ZONES: tuple[str, ...] = (
     "segments",
     "exports",
     "privacy",
-    # Spark jobs' scratch (``tmp/<step>/<run id>/``, see cdp.pipeline.jobs.SCRATCH_PREFIX): deleted by the
-    # job, expired by the bucket's lifecycle if a crashed run leaves it behind
-    "tmp",
+    SCRATCH,
 )
 
 

@@ -13,6 +13,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from cdp.engine.spark_engine import SparkEngine
+from cdp.lake import SCRATCH
 from cdp.lakefs import LakeFiles
 from cdp.pipeline.runner import RunReport, run_pipeline
 from cdp.tables import new_run_id
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 #: the lake prefix under which Spark jobs keep intermediate results (SparkEngine.materialize, checkpoints)
-SCRATCH_PREFIX = "tmp"
+SCRATCH_PREFIX = SCRATCH
 
 
 def parse_job_arguments(argv: Sequence[str]) -> argparse.Namespace:
