@@ -176,6 +176,74 @@ IDENTITY_HISTORY: Final = LakeTable(
 
 IDENTITY_TABLES: Final[tuple[LakeTable, ...]] = (IDENTITY_LINKS, IDENTITY_EDGES, IDENTITY_HISTORY)
 
+_STRINGS = pa.list_(pa.string())
+
+#: one row per person (SPEC 4): survived attributes, every identifier, activity and value
+PROFILES: Final = LakeTable(
+    name="profiles",
+    prefix="profiles/profiles",
+    description="one row per person: survived attributes, identifiers, activity, RFM (SPEC 4)",
+    schema=_schema(
+        ("profile_id", pa.string()),
+        # attributes, each survived by its rule (most recent, most frequent, most trusted source)
+        ("first_name", pa.string()),
+        ("last_name", pa.string()),
+        ("date_of_birth", pa.string()),  # ISO YYYY-MM-DD
+        ("gender", pa.string()),
+        ("city", pa.string()),
+        ("province", pa.string()),  # ISO 3166-2 code, e.g. TH-10
+        ("postcode", pa.string()),
+        ("country", pa.string()),  # ISO 3166-1 alpha-2
+        ("company", pa.string()),  # B2B
+        # identifiers: every distinct value, and the primary one
+        ("emails", _STRINGS),
+        ("phones", _STRINGS),  # E.164
+        ("primary_email", pa.string()),
+        ("primary_phone", pa.string()),
+        ("user_ids", _STRINGS),
+        ("anonymous_ids", _STRINGS),
+        ("sources", _STRINGS),  # source ids the person's records came from
+        # activity and value (business time zone for day boundaries)
+        ("first_seen", UTC_TIME),
+        ("last_seen", UTC_TIME),
+        ("record_count", pa.int64()),
+        ("event_count", pa.int64()),
+        ("order_count", pa.int64()),
+        ("total_spend", pa.float64()),
+        ("avg_order_value", pa.float64()),
+        ("last_order_at", UTC_TIME),
+        ("recency_days", pa.int64()),  # days since the last order; null without orders
+        ("frequency_90d", pa.int64()),  # orders in the last 90 days
+        ("monetary_90d", pa.float64()),  # spend in the last 90 days
+        ("r_score", pa.int32()),  # quintiles 1-5 among customers with orders; null without orders
+        ("f_score", pa.int32()),
+        ("m_score", pa.int32()),
+        ("rfm_score", pa.string()),  # e.g. "545"
+        ("consent", pa.string()),  # JSON object: purpose -> {"granted": bool, "at": ISO time, "source": id}
+        ("updated_at", UTC_TIME),  # the run's reference time ("now" of windows)
+        ("run_id", pa.string()),
+    ),
+)
+
+#: computed traits in long form: one row per profile and trait (declared in YAML, SPEC 7)
+PROFILE_TRAITS: Final = LakeTable(
+    name="profile_traits",
+    prefix="profiles/traits",
+    description="computed traits per profile, one row per trait (value as text and as number)",
+    schema=_schema(
+        ("profile_id", pa.string()),
+        ("trait_set", pa.string()),  # the template or file that declared it, e.g. transactional
+        ("trait", pa.string()),
+        ("data_type", pa.string()),  # identity | interaction | behavioural | attitudinal (SPEC 7)
+        ("value_type", pa.string()),  # string | number | integer | boolean | timestamp
+        ("value", pa.string()),  # text form of every type (timestamps ISO-8601 UTC)
+        ("number_value", pa.float64()),  # numbers, integers and booleans (1/0); null otherwise
+        ("run_id", pa.string()),
+    ),
+)
+
+PROFILE_TABLES: Final[tuple[LakeTable, ...]] = (PROFILES, PROFILE_TRAITS)
+
 
 def new_run_id(now: datetime | None = None) -> str:
     """Sortable and unique enough for one lake: ``20261128T080313Z-<6 hex>``."""
