@@ -242,7 +242,59 @@ PROFILE_TRAITS: Final = LakeTable(
     ),
 )
 
-PROFILE_TABLES: Final[tuple[LakeTable, ...]] = (PROFILES, PROFILE_TRAITS)
+#: what analysts see of a profile (SPEC 4): PII replaced by salted SHA-256 hashes, written beside ``profiles``
+#: by the same run under its own prefix (an Athena view alone protects nothing)
+PROFILES_PSEUDONYMIZED: Final = LakeTable(
+    name="profiles_pseudonymized",
+    prefix="profiles/pseudonymized",
+    description="profiles with salted hashes instead of names, emails, phones, birth date and identifiers",
+    schema=_schema(
+        ("profile_id", pa.string()),
+        ("first_name_hash", pa.string()),
+        ("last_name_hash", pa.string()),
+        ("email_hashes", _STRINGS),
+        ("phone_hashes", _STRINGS),
+        ("birth_year", pa.int32()),  # the year only
+        ("gender", pa.string()),
+        ("province", pa.string()),
+        ("country", pa.string()),
+        ("company", pa.string()),
+        ("sources", _STRINGS),
+        ("first_seen", UTC_TIME),
+        ("last_seen", UTC_TIME),
+        ("record_count", pa.int64()),
+        ("event_count", pa.int64()),
+        ("order_count", pa.int64()),
+        ("total_spend", pa.float64()),
+        ("avg_order_value", pa.float64()),
+        ("recency_days", pa.int64()),
+        ("frequency_90d", pa.int64()),
+        ("monetary_90d", pa.float64()),
+        ("r_score", pa.int32()),
+        ("f_score", pa.int32()),
+        ("m_score", pa.int32()),
+        ("rfm_score", pa.string()),
+        ("consent", pa.string()),
+        ("updated_at", UTC_TIME),
+        ("run_id", pa.string()),
+    ),
+)
+
+PROFILE_TABLES: Final[tuple[LakeTable, ...]] = (PROFILES, PROFILE_TRAITS, PROFILES_PSEUDONYMIZED)
+
+#: segment membership with entry and exit per run (SPEC 4, 7); written by the segments step
+SEGMENT_MEMBERSHIPS: Final = LakeTable(
+    name="segment_memberships",
+    prefix="segments/memberships",
+    description="segment_id, profile_id with entered_at/exited_at deltas per run",
+    schema=_schema(
+        ("segment_id", pa.string()),
+        ("profile_id", pa.string()),
+        ("entered_at", UTC_TIME),
+        ("exited_at", UTC_TIME),  # null while a member
+        ("run_id", pa.string()),
+    ),
+)
 
 
 def new_run_id(now: datetime | None = None) -> str:
