@@ -160,6 +160,7 @@ def test_match_on_spark_gives_the_same_profiles(tmp_path: Path) -> None:
         "--engine",
         "spark",
         lake=tmp_path / "lake",
+        timeout=420,  # a JVM, then Splink's ~40 small Spark jobs: about a minute on 2 cores
     )
     assert on_spark.code == 0, on_spark.stderr
     assert read_output(tmp_path / "spark.csv") == read_output(tmp_path / "duck.csv")
