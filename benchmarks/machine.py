@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Final
 
-REPO: Final = Path(__file__).resolve().parents[2]
+REPO: Final = Path(__file__).resolve().parents[1]  # benchmarks/machine.py → the repository
 PACKAGES: Final = ("pyarrow", "duckdb", "pyspark", "phonenumbers", "email-validator", "orjson")
 
 

@@ -345,3 +345,32 @@ def test_a_shared_address_is_evidence_not_identity(files: LakeFiles) -> None:
     assert frozenset({"housemate-2"}) in found
     assert frozenset({"sister"}) in found
     assert frozenset({"housemate-1", "somchai-th"}) in found
+
+
+def test_a_scored_pair_across_a_replaced_birth_date_holds_when_the_score_is_overwhelming(
+    files: LakeFiles,
+) -> None:
+    """A source that replaced one customer's birth date: the model still scores the pair near certain, so
+    the pair joins, and the group (with an undated record beside it) is not split over the two dates."""
+    rows = [
+        record(
+            "crm",
+            first_name="somsak",
+            last_name="rakthai",
+            postcode="10110",
+            date_of_birth="1980-05-06",
+            email_key="somsak@mail.com",
+        ),
+        record(
+            "shop", first_name="somsak", last_name="rakthai", postcode="10110", date_of_birth="1981-07-08"
+        ),
+        record("web", origin="event", email_key="somsak@mail.com", day=1),
+    ]
+    publish_records(files, rows, "std-1")
+    report = resolve_lake(files, "run-1", scorer=same_last_name_and_postcode_scorer)  # 0.99: below 0.999
+    assert frozenset({"crm", "web"}) in clusters(files)
+    assert frozenset({"shop"}) in clusters(files)
+    files.write_bytes("identity/identity.yaml", b"probabilistic: {dob_conflict_threshold: 0.98}\n")
+    report = resolve_lake(files, "run-2", scorer=same_last_name_and_postcode_scorer)
+    assert clusters(files) == {frozenset({"crm", "shop", "web"})}
+    assert report.steps[0].guards["split_conflicting_birth_dates"] == 0

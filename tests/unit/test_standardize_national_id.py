@@ -77,3 +77,30 @@ def test_checksum_accepts_the_right_digit_only(first_twelve: str, shift: int) ->
 def test_never_raises_and_is_idempotent(raw: str) -> None:
     digits = thai_national_id(raw)
     assert digits is None or (len(digits) == 13 and thai_national_id(digits) == digits)
+
+
+@pytest.mark.parametrize(
+    ("raw", "country", "expected"),
+    [
+        ("8736281", "AU", "AU:8736281"),
+        (" 873-6281 ", "au", "AU:8736281"),
+        ("AB 12 34 56 C", "GB", "GB:AB123456C"),
+        ("536-22-9187", "US", "US:536229187"),
+    ],
+)
+def test_a_foreign_id_is_kept_as_written_under_its_country(raw: str, country: str, expected: str) -> None:
+    assert standardize_national_id(raw, country) == NationalIdResult(expected, True, None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [("1234", "invalid"), ("0000000", "placeholder"), ("1234567", "placeholder"), ("n/a", "placeholder")],
+)
+def test_a_foreign_placeholder_or_fragment_is_dropped(raw: str, reason: str) -> None:
+    assert standardize_national_id(raw, "AU") == NationalIdResult(None, False, reason)
+
+
+def test_thai_rules_apply_without_a_country_and_for_thailand() -> None:
+    assert standardize_national_id("8736281", None).digits is None
+    assert standardize_national_id(VALID, "TH").digits == VALID
+    assert standardize_national_id(VALID, "th").digits == VALID

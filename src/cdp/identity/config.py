@@ -13,7 +13,7 @@ cardinality_limits: {email: 5, phone: 5, anonymous_id: 5}
 max_profile_records: 1000
 identifier_priority: [user_id, national_id, source_key, email, phone, anonymous_id]
 strong_identifiers: [user_id, national_id, source_key]
-probabilistic: {enabled: true, threshold: 0.9}
+probabilistic: {enabled: true, threshold: 0.9, dob_conflict_threshold: 0.999}
 ```
 """
 
@@ -88,6 +88,8 @@ class ProbabilisticConfig(BaseModel):
 
     enabled: bool = True
     threshold: float = Field(default=0.9, ge=0.5, le=1.0)
+    #: a scored pair whose birth dates disagree must reach this instead (the model weighed the dates)
+    dob_conflict_threshold: float = Field(default=0.999, ge=0.5, le=1.0)
 
 
 _DEFAULT_PRIORITY = (

@@ -160,6 +160,15 @@ _HARD_CONFLICT = f"""
     WHEN a.gender IS NOT NULL AND b.gender IS NOT NULL AND a.gender <> b.gender THEN 'gender_conflict'
 """
 
+#: a scored pair already weighed the birth dates (and FEBRL-style sources replace a date rather than mistype
+#: it): disagreeing dates only raise the bar a scored pair must clear
+_SCORED_CONFLICT = f"""
+    WHEN a.dob IS NOT NULL AND b.dob IS NOT NULL AND a.dob <> b.dob AND NOT {_DOB_SWAPPED}
+        AND s.match_probability < {{dob_conflict_threshold}}
+        THEN 'dob_conflict'
+    WHEN a.gender IS NOT NULL AND b.gender IS NOT NULL AND a.gender <> b.gender THEN 'gender_conflict'
+"""
+
 _NAME_CONFLICT = """
     WHEN a.fn IS NOT NULL AND b.fn IS NOT NULL AND a.name_script = b.name_script
         AND levenshtein(a.fn, b.fn)
@@ -187,7 +196,7 @@ JOIN id_records AS a ON a.record_id = p.l
 JOIN id_records AS b ON b.record_id = p.r
 UNION ALL
 SELECT s.l, s.r, '{probabilistic}' AS rule, {probabilistic_priority} AS priority, s.match_probability,
-    CASE {hard} ELSE s.evidence END AS reason
+    CASE {scored_hard} ELSE s.evidence END AS reason
 FROM (
     SELECT least(record_id_l, record_id_r) AS l, greatest(record_id_l, record_id_r) AS r,
         match_probability, evidence
@@ -258,20 +267,41 @@ FROM (
 _DOB_KEY = """CASE WHEN substr(dob, 6, 2) <= substr(dob, 9, 2) THEN dob
     ELSE substr(dob, 1, 5) || substr(dob, 9, 2) || '-' || substr(dob, 6, 2) END"""
 
-#: groups whose records carry two different birth dates: people joined through records without one
-_DOB_CONFLICTED = f"""
-SELECT g.grp
+#: dated records of groups holding two different birth dates (a day/month swap is one date)
+_DATED = f"""
+SELECT g.record_id AS node, g.grp, {_DOB_KEY} AS dob_key
 FROM id_groups AS g JOIN id_records AS r ON r.record_id = g.record_id
-WHERE r.dob IS NOT NULL
-GROUP BY g.grp
-HAVING count(DISTINCT {_DOB_KEY}) >= 2
+WHERE r.dob IS NOT NULL AND g.grp IN (
+    SELECT g2.grp FROM id_groups AS g2 JOIN id_records AS r2 ON r2.record_id = g2.record_id
+    WHERE r2.dob IS NOT NULL
+    GROUP BY g2.grp
+    HAVING count(DISTINCT {_DOB_KEY.replace("dob", "r2.dob")}) >= 2
+)
 """
 
-_DOB_NODES = f"""
-SELECT g.record_id AS node, CASE WHEN r.dob IS NOT NULL THEN 'd:' || {_DOB_KEY} END AS anchor
+#: one person's dates: records with the same date, or joined directly by an accepted edge (the edge's own
+#: evidence already accepted a typo'd or replaced date), are one date class
+_DATE_EDGES = """
+SELECT e.l, e.r
+FROM id_accepted AS e
+JOIN id_dated AS a ON a.node = e.l
+JOIN id_dated AS b ON b.node = e.r AND b.grp = a.grp
+UNION ALL
+SELECT d.node AS l, min(d.node) OVER (PARTITION BY d.grp, d.dob_key) AS r FROM id_dated AS d
+"""
+
+#: groups where two date classes meet through records without a date: two people
+_DOB_CONFLICTED = """
+SELECT d.grp FROM id_dated AS d JOIN id_date_classes AS c ON c.node = d.node
+GROUP BY d.grp
+HAVING count(DISTINCT c.label) >= 2
+"""
+
+_DOB_NODES = """
+SELECT g.record_id AS node, CASE WHEN c.label IS NOT NULL THEN 'd:' || c.label END AS anchor
 FROM id_groups AS g
 JOIN id_dob_conflicted AS k ON k.grp = g.grp
-JOIN id_records AS r ON r.record_id = g.record_id
+LEFT JOIN id_date_classes AS c ON c.node = g.record_id
 """
 
 _DOB_EDGES = """
@@ -529,6 +559,9 @@ def resolve_graph(
         "id_candidates",
         _CANDIDATES.format(
             hard=_HARD_CONFLICT,
+            scored_hard=_SCORED_CONFLICT.format(
+                dob_conflict_threshold=float(config.probabilistic.dob_conflict_threshold)
+            ),
             names=names,
             probabilistic=PROBABILISTIC_RULE,
             probabilistic_priority=len(Identifier) + 1,
@@ -575,6 +608,15 @@ def resolve_graph(
     engine.materialize("id_groups")
 
     # no profile holds two birth dates: a group joined through records without one is split around them
+    engine.create_view("id_dated", _DATED)
+    engine.materialize("id_dated")
+    engine.create_view("id_date_edges", _DATE_EDGES)
+    engine.create_view("id_dated_nodes", "SELECT node FROM id_dated")
+    if engine.count_rows("id_dated"):
+        connected_components(engine, "id_date_classes", nodes="id_dated_nodes", edges="id_date_edges")
+    else:
+        engine.create_view("id_date_classes", "SELECT node, node AS label FROM id_dated_nodes")
+    engine.materialize("id_date_classes")
     engine.create_view("id_dob_conflicted", _DOB_CONFLICTED)
     engine.materialize("id_dob_conflicted")
     guards["split_conflicting_birth_dates"] = engine.count_rows("id_dob_conflicted")

@@ -181,10 +181,13 @@ def standardize_identity_batch(
         postcode_rows,
     )
 
-    # national ID, gender, company
-    ids, id_rows = _distinct(text("national_id"))
-    id_results = [standardize_national_id(value) for value in ids]
-    report("national_id", ids, [result.reason for result in id_results], id_rows)
+    # gender, company
+    # national ID, by the rules of the row's written country (the default region does not make a foreign
+    # ID Thai, nor a Thai one foreign)
+    id_keys, id_rows = _distinct_rows(text("national_id"), pc.coalesce(country, pa.scalar("TH")))
+    id_results = [standardize_national_id(value, where) for value, where in id_keys]
+    id_values = [value for value, _ in id_keys]
+    report("national_id", id_values, [result.reason for result in id_results], id_rows)
     genders, gender_rows = _distinct(text("gender"))
     gender_values = [gender(value) for value in genders]
     report("gender", genders, _unresolved(genders, gender_values, blocklist), gender_rows)
