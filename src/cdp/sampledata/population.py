@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Final
 
+import phonenumbers
+
 from cdp.sampledata.vocabulary import (
     BANGKOK_ROADS,
     EMAIL_DOMAIN_CUM_WEIGHTS,
@@ -38,6 +40,12 @@ from cdp.standardize.national_id import check_digit
 AS_OF: Final = date(2025, 6, 30)
 _MOBILE_PREFIXES: Final = ("06", "08", "09")
 BANGKOK: Final = "Bangkok"
+
+
+def _allocated(number: str) -> bool:
+    """A number in a range Thailand has allocated (``069…`` is not): a customer's real phone is, and the
+    standardizer rightly drops one that is not."""
+    return phonenumbers.is_valid_number(phonenumbers.parse(number, "TH"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +140,7 @@ class _Registry:
         rng = self._rng
         while True:
             number = rng.choice(_MOBILE_PREFIXES) + str(rng.randrange(10_000_000, 99_999_999))
-            if number not in self.phones and not _looks_typed(number):
+            if number not in self.phones and not _looks_typed(number) and _allocated(number):
                 self.phones.add(number)
                 return number
 
