@@ -282,6 +282,24 @@ PROFILES_PSEUDONYMIZED: Final = LakeTable(
 
 PROFILE_TABLES: Final[tuple[LakeTable, ...]] = (PROFILES, PROFILE_TRAITS, PROFILES_PSEUDONYMIZED)
 
+#: one row per delivery attempt of a membership change to a destination (SPEC 8); the delivery report and
+#: the idempotency state (a change already ``sent`` to a destination is never sent again)
+DELIVERIES: Final = LakeTable(
+    name="deliveries",
+    prefix="exports/deliveries",
+    description="membership changes delivered to destinations, with outcome per profile",
+    schema=_schema(
+        ("run_id", pa.string()),  # the pipeline run whose membership deltas were delivered
+        ("segment_id", pa.string()),
+        ("destination_id", pa.string()),
+        ("profile_id", pa.string()),
+        ("change", pa.string()),  # entered | exited
+        ("outcome", pa.string()),  # sent | skipped_consent | suppressed | failed
+        ("detail", pa.string()),  # why skipped or failed; the destination's message id when sent
+        ("attempted_at", UTC_TIME),
+    ),
+)
+
 #: segment membership with entry and exit per run (SPEC 4, 7); written by the segments step
 SEGMENT_MEMBERSHIPS: Final = LakeTable(
     name="segment_memberships",
