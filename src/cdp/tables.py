@@ -300,7 +300,9 @@ DELIVERIES: Final = LakeTable(
     ),
 )
 
-#: segment membership with entry and exit per run (SPEC 4, 7); written by the segments step
+#: segment membership spans (SPEC 4, 7); each snapshot holds every span, current and past. ``run_id`` is the
+#: run that last changed the row, so run R's deltas are its rows: ``exited_at`` null → entered in R, else
+#: exited in R. A profile that re-enters gets a new row.
 SEGMENT_MEMBERSHIPS: Final = LakeTable(
     name="segment_memberships",
     prefix="segments/memberships",
@@ -310,7 +312,7 @@ SEGMENT_MEMBERSHIPS: Final = LakeTable(
         ("profile_id", pa.string()),
         ("entered_at", UTC_TIME),
         ("exited_at", UTC_TIME),  # null while a member
-        ("run_id", pa.string()),
+        ("run_id", pa.string()),  # the run that entered or exited the row
     ),
 )
 
