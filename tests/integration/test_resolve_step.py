@@ -374,3 +374,25 @@ def test_a_scored_pair_across_a_replaced_birth_date_holds_when_the_score_is_over
     report = resolve_lake(files, "run-2", scorer=same_last_name_and_postcode_scorer)
     assert clusters(files) == {frozenset({"crm", "shop", "web"})}
     assert report.steps[0].guards["split_conflicting_birth_dates"] == 0
+
+
+def test_every_published_table_moves_its_catalog_location_with_the_pointer(files: LakeFiles) -> None:
+    """On AWS the Glue table's location is Athena's pointer: the runner moves it right after the file."""
+    from cdp.catalog_port import snapshot_location
+    from cdp.engine.duckdb_engine import DuckDbEngine
+    from cdp.pipeline.runner import run_pipeline
+    from cdp.tables import IDENTITY_TABLES, current
+    from tests.contract.test_catalog_publisher_contract import InMemoryCatalogPublisher
+
+    publish_records(files, [record("a", email_key="a@mail.com"), record("b", email_key="a@mail.com")], "s")
+    catalog = InMemoryCatalogPublisher()
+    engine = DuckDbEngine()
+    try:
+        run_pipeline(files, engine, steps=["resolve"], run_id="run-1", scorer=None, catalog=catalog)
+    finally:
+        engine.close()
+    for table in IDENTITY_TABLES:
+        snapshot = current(files, table)
+        assert snapshot is not None
+        assert catalog.location(table) == snapshot_location(files, snapshot)
+        assert catalog.location(table).endswith("/run_id=run-1/")

@@ -5,11 +5,12 @@
 2. start the local API on the real Lambda handler and send the app events with ``segment-analytics-python``
    (only the host changed), plus one half-bad batch to show partial acceptance;
 3. import the three files with their mappings (bad rows to quarantine);
-4. run the standardize and resolve steps on DuckDB;
+4. run the standardize, resolve and profiles steps on DuckDB;
 5. show what landed with the Athena SQL an analyst would run;
 6. show who is who: profiles by the rule that joined them, what the guards blocked, and pairwise precision
-   and recall against the generator's ``truth.csv``.
-Later issues extend it with profiles, segments, activation and privacy.
+   and recall against the generator's ``truth.csv``;
+7. show the Customer 360: RFM segments, trait sets, pseudonymized profiles (v_rfm, v_profiles).
+Later issues extend it with segments, activation and privacy.
 """
 
 from __future__ import annotations
@@ -147,10 +148,10 @@ def run_demo(settings: IngestionSettings, *, console: Console, people: int = DEM
             f"quarantined {report.rows_rejected:>4,}"
         )
 
-    console.rule("[bold]4. the standardize and resolve steps run on DuckDB")
+    console.rule("[bold]4. the standardize, resolve and profiles steps run on DuckDB")
     engine = DuckDbEngine()
     try:
-        run = run_pipeline(LakeFiles(lake.root), engine, steps=["standardize", "resolve"])
+        run = run_pipeline(LakeFiles(lake.root), engine, steps=["standardize", "resolve", "profiles"])
     finally:
         engine.close()
     for step in run.steps:
@@ -180,7 +181,7 @@ def run_demo(settings: IngestionSettings, *, console: Console, people: int = DEM
     )
 
     console.rule("[bold]6. who is who: one profile per person")
-    guards = run.steps[-1].guards
+    guards = next(step for step in run.steps if step.step == "resolve").guards
     fired = [f"{name} {count:,}" for name, count in guards.items() if count and name != "propagation_rounds"]
     console.print("guards: " + (", ".join(fired) or "none fired"))
     _show(
@@ -199,6 +200,26 @@ def run_demo(settings: IngestionSettings, *, console: Console, people: int = DEM
     console.print(
         f"against truth.csv ({accuracy.records:,} imported records, {accuracy.true_pairs:,} true pairs): "
         f"pairwise precision {accuracy.precision:.4f}, recall {accuracy.recall:.4f}, F1 {accuracy.f1:.4f}"
+    )
+
+    console.rule("[bold]7. Customer 360: profiles, traits and RFM (what analysts see is pseudonymized)")
+    _show(
+        console,
+        lake,
+        "SELECT rfm_segment, count(*) AS customers, round(avg(total_spend)) AS avg_spend_thb "
+        "FROM v_rfm GROUP BY 1 ORDER BY 2 DESC",
+    )
+    _show(
+        console,
+        lake,
+        "SELECT trait_set, count(DISTINCT trait) AS traits, count(*) AS values "
+        "FROM profile_traits GROUP BY 1 ORDER BY 1",
+    )
+    _show(
+        console,
+        lake,
+        "SELECT profile_id, substr(first_name_hash, 1, 12) AS first_name_hash, birth_year, province, "
+        "order_count, rfm_score FROM v_profiles WHERE order_count > 0 ORDER BY total_spend DESC LIMIT 3",
     )
 
     records = _count(lake, "identity_records")

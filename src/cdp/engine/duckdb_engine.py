@@ -23,6 +23,8 @@ _DUCKDB_TYPES = {
 
 
 def duckdb_type(data_type: pa.DataType) -> str:
+    if pa.types.is_list(data_type):
+        return f"{duckdb_type(data_type.value_type)}[]"
     try:
         return _DUCKDB_TYPES[data_type]
     except KeyError:
@@ -65,7 +67,10 @@ class DuckDbEngine:
         columns = ", ".join(
             f"CAST({_quote(f.name)} AS {duckdb_type(f.type)}) AS {_quote(f.name)}" for f in schema
         )
-        self._view(name, f"SELECT {columns} FROM read_parquet({_file_list(paths)}, union_by_name = true)")
+        # hive_partitioning off: a snapshot folder ``run_id=<id>`` must not overwrite the rows' own run_id
+        # (identity_history keeps each merge's run)
+        source = f"read_parquet({_file_list(paths)}, union_by_name = true, hive_partitioning = false)"
+        self._view(name, f"SELECT {columns} FROM {source}")
 
     def register_json_lines(self, name: str, paths: Sequence[str], schema: pa.Schema) -> None:
         if not paths:

@@ -8,18 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from cdp.adapters.local_catalog import LocalCatalogPublisher
+from cdp.catalog_port import CatalogPublisher, snapshot_location
 from cdp.engine.port import Engine
 from cdp.identity.resolution import PairScorer
 from cdp.imports.layout import IMPORTS_RAW, MANIFEST_NAME, rows_key
 from cdp.lake import RAW_EVENTS
 from cdp.lakefs import LakeFiles
 from cdp.pipeline import UnknownStepError
+from cdp.pipeline.profiles import PreparedProfiles, build_profiles_in_lake, prepare_profiles
 from cdp.pipeline.resolve import DEFAULT_SCORER, DefaultScorer, resolve_in_lake
 from cdp.pipeline.standardize import StandardizeInputs, StepReport, standardize
 from cdp.tables import LakeTable, new_run_id, publish, snapshot_path
 
-STEPS: tuple[str, ...] = ("standardize", "resolve")
+STEPS: tuple[str, ...] = ("standardize", "resolve", "profiles")
 
 
 @dataclass(slots=True)
@@ -64,8 +68,11 @@ class SnapshotWriter:
     Publishing only after the whole step succeeded means a failed step leaves every table as it was.
     """
 
-    def __init__(self, engine: Engine, files: LakeFiles, run_id: str) -> None:
+    def __init__(
+        self, engine: Engine, files: LakeFiles, run_id: str, catalog: CatalogPublisher | None = None
+    ) -> None:
         self._engine, self._files, self._run_id = engine, files, run_id
+        self._catalog: CatalogPublisher = catalog or LocalCatalogPublisher(files)
         self._pending: list[tuple[LakeTable, int]] = []
 
     def __call__(self, table: LakeTable, view: str) -> int:
@@ -77,8 +84,10 @@ class SnapshotWriter:
         return rows
 
     def publish_all(self) -> None:
+        """Swap each table's pointer file, then its catalog location (Athena's pointer on AWS)."""
         for table, rows in self._pending:
-            publish(self._files, table, self._run_id, rows)
+            snapshot = publish(self._files, table, self._run_id, rows)
+            self._catalog.publish(table, snapshot_location(self._files, snapshot))
         self._pending.clear()
 
 
@@ -90,12 +99,25 @@ def run_pipeline(
     run_id: str | None = None,
     on_step: Callable[[str], None] | None = None,
     scorer: PairScorer | DefaultScorer | None = DEFAULT_SCORER,
+    as_of: datetime | None = None,
+    salt: bytes | None = None,
+    catalog: CatalogPublisher | None = None,
 ) -> RunReport:
     """Run ``steps`` in order, publishing each step's tables when it succeeded; ``scorer`` is the
     probabilistic matcher of the resolve step (default: the one the lake's identity rules ask for;
-    ``None``: deterministic rules only)."""
+    ``None``: deterministic rules only).
+
+    The profiles step's ``as_of`` is the reference time of its windows and recency (default: now) and
+    ``salt`` the pseudonymization salt (default: the local lake's, created on first use; a lake on S3 must
+    be given the Secrets Manager one). ``catalog`` moves each published table's catalog location (the Glue
+    table on AWS; default: the local pointer file only). Its configuration is loaded and validated before
+    the first step runs, so a bad ``profiles.yaml`` or trait file fails the run before anything is written.
+    """
     run = RunReport(run_id=run_id or new_run_id(), engine=engine.name)
-    write = SnapshotWriter(engine, files, run.run_id)
+    write = SnapshotWriter(engine, files, run.run_id, catalog)
+    profiles: PreparedProfiles | None = None
+    if "profiles" in steps:
+        profiles = prepare_profiles(files, as_of=as_of, salt=salt)
     for step in steps:
         if on_step:
             on_step(step)
@@ -106,5 +128,16 @@ def run_pipeline(
             run.steps.append(standardize(engine, inputs, run_id=run.run_id, write=write))
         elif step == "resolve":
             run.steps.append(resolve_in_lake(engine, files, run_id=run.run_id, write=write, scorer=scorer))
+        elif step == "profiles" and profiles is not None:
+            run.steps.append(
+                build_profiles_in_lake(
+                    engine,
+                    files,
+                    profiles,
+                    run_id=run.run_id,
+                    write=write,
+                    import_row_files=completed_import_row_files(files),
+                )
+            )
         write.publish_all()
     return run

@@ -1,7 +1,9 @@
 """Tables of the lake as DuckDB views, defined the way the Glue catalog defines them for Athena.
 
 A fresh in-memory DuckDB per command: it holds no lock on the lake, so ``cdp query`` works while
-``cdp serve`` writes. Views re-read the files on every query, so new events are visible immediately.
+``cdp serve`` writes. Views re-read the files on every query, so new events are visible immediately. The
+analyst views (``v_profiles``, ``v_rfm``, ``v_segment_sizes``) are the Athena named queries' own SQL
+(:mod:`cdp.query.views`), transpiled by sqlglot.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from cdp.ingestion.records import RAW_EVENT_COLUMNS
 from cdp.lake import QUARANTINE_EVENTS, RAW_EVENTS, LocalLake
 from cdp.lakefs import LakeFiles
 from cdp.query import QueryError
-from cdp.tables import CLEAN_TABLES, IDENTITY_TABLES, LakeTable, current, snapshot_files
+from cdp.query.glue_tables import SNAPSHOT_TABLES
+from cdp.query.views import ANALYST_VIEWS
+from cdp.tables import LakeTable, current, snapshot_files
 
 QUARANTINE_COLUMNS: tuple[str, ...] = (
     "quarantined_at",
@@ -153,7 +157,10 @@ class SnapshotTable:
             return f"CREATE VIEW {self.name} AS SELECT {empty} WHERE false"
         listing = "[" + ", ".join(_literal(path) for path in paths) + "]"
         projection = ", ".join(f'"{column}"' for column in types)
-        return f"CREATE VIEW {self.name} AS SELECT {projection} FROM read_parquet({listing})"  # noqa: S608
+        # the snapshot folder ``run_id=<id>`` is not a partition: rows keep the run_id they were written with
+        # (identity_history holds every run's events), as Athena reads them from the Glue table's location
+        source = f"read_parquet({listing}, hive_partitioning=false)"
+        return f"CREATE VIEW {self.name} AS SELECT {projection} FROM {source}"  # noqa: S608
 
 
 TABLES: tuple[TableView, ...] = (
@@ -185,8 +192,8 @@ TABLES: tuple[TableView, ...] = (
         file_format="jsonl",
         files=_committed_import_files("quarantine"),
     ),
-    *(SnapshotTable(table) for table in CLEAN_TABLES),
-    *(SnapshotTable(table) for table in IDENTITY_TABLES),
+    # every versioned table of the Glue catalog (clean, identity, profiles, segments), by its pointer
+    *(SnapshotTable(table) for table in SNAPSHOT_TABLES),
 )
 
 
@@ -195,11 +202,13 @@ def _literal(text: str) -> str:
 
 
 def connect(lake: LocalLake) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with every lake table registered as a view."""
+    """An in-memory DuckDB with every lake table and analyst view (the Athena named queries, transpiled)."""
     connection = duckdb.connect(":memory:")
     connection.execute("SET TimeZone = 'UTC'")
     for table in TABLES:
         connection.execute(table.view_sql(lake))
+    for view in ANALYST_VIEWS:
+        connection.execute(athena_to_duckdb(view.sql))
     return connection
 
 
