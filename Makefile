@@ -66,7 +66,7 @@ test: lint typecheck lambda-assets checkov
 unit: setup
 	$(BIN)/python -m pytest tests/unit -q
 
-bench: setup bench-identity bench-batch
+bench: setup bench-identity bench-batch bench-queries bench-profiles bench-lookup bench-segments bench-export
 	$(BIN)/python -m benchmarks.ingest
 
 # FEBRL3/FEBRL4 F1 and time beside plain Splink, and 100k synthetic records (SPEC 10)
@@ -77,6 +77,31 @@ bench-identity: setup
 .PHONY: bench-batch
 bench-batch: setup
 	$(BIN)/python -m benchmarks.batch
+
+# The profiles step on DuckDB at 100k and 1M synthetic profiles (time, peak RSS) beside a plain group-by
+.PHONY: bench-profiles
+bench-profiles: setup
+	$(BIN)/python -m benchmarks.profiles
+
+# Bytes the analysts' raw_events queries read with and without dt partition pruning, 90 days (≈ 20 s)
+.PHONY: bench-queries
+bench-queries: setup
+	$(BIN)/python -m benchmarks.queries
+
+# Lookup p50/p99 through the handler on SQLite and moto DynamoDB beside raw reads, loader profiles/s, 100k (≈ 15 min)
+.PHONY: bench-lookup
+bench-lookup: setup
+	$(BIN)/python -m benchmarks.lookup
+
+# The example segments over 1M synthetic profiles and 10M events on DuckDB beside a hand-written query (≈ 3 min)
+.PHONY: bench-segments
+bench-segments: setup
+	$(BIN)/python -m benchmarks.segments
+
+# Export throughput (profiles/s) per destination adapter, 10k changes, moto in-process, beside raw calls (≈ 3 min)
+.PHONY: bench-export
+bench-export: setup
+	$(BIN)/python -m benchmarks.export
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) node_modules cdk.out build .cdp .pytest_cache .mypy_cache .ruff_cache

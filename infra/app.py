@@ -1,9 +1,11 @@
 """The CDK app (cdk.json: ``.venv/bin/python infra/app.py``); the only module that reads context (STYLE 5).
 
-``npx cdk deploy --all -c stage=dev`` deploys three stacks per stage: ``cdp-<stage>-data`` (stateful,
-retained), ``cdp-<stage>-ingestion`` (the real-time API) and ``cdp-<stage>-pipeline`` (batch import and the
-Glue jobs). Context keys: ``stage`` (``dev`` or ``prod``; ``dev`` in cdk.json) and the
-optional overrides ``alarmEmail``, ``reservedConcurrency``, ``timeZone``, ``corsOrigins`` (comma-separated).
+``npx cdk deploy --all -c stage=dev`` deploys six stacks per stage: ``cdp-<stage>-data`` (stateful,
+retained), ``cdp-<stage>-ingestion`` (the real-time API), ``cdp-<stage>-pipeline`` (batch import and the
+Glue jobs), ``cdp-<stage>-analytics`` (Glue Data Catalog, Athena), ``cdp-<stage>-serving`` (profile
+lookup) and ``cdp-<stage>-activation`` (segment destinations, export). Context keys: ``stage`` (``dev`` or
+``prod``; ``dev`` in cdk.json) and the optional overrides ``alarmEmail``, ``reservedConcurrency``,
+``timeZone``, ``corsOrigins`` (comma-separated), ``athenaScanCutoffGiB``, ``rawEventsFirstDay`` (YYYY-MM-DD).
 cdk-nag's AwsSolutions pack runs inside the app: an unacknowledged finding fails the synth.
 
 The functions' code (``build/lambda/ingest``, ``build/lambda/imports``), the Glue jobs' library
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,19 +31,28 @@ from aws_cdk import aws_logs as logs  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
 from cdp.settings import DEFAULT_TIME_ZONE  # noqa: E402
+from infra.components.activation import ActivationConfig  # noqa: E402
 from infra.components.alarms import AlarmThresholds  # noqa: E402
+from infra.components.analytics import AnalyticsSettings  # noqa: E402
 from infra.components.batch_import import HANDLER as IMPORT_HANDLER  # noqa: E402
 from infra.components.batch_import import ImportSizing  # noqa: E402
 from infra.components.glue_jobs import GlueJobCode  # noqa: E402
 from infra.components.ingestion_api import ApiThrottle, FunctionSizing  # noqa: E402
 from infra.components.lake import LakeRetention  # noqa: E402
+from infra.components.profile_lookup import ServingConfig  # noqa: E402
+from infra.stacks.activation import CdpActivationStack  # noqa: E402
+from infra.stacks.analytics import CdpAnalyticsStack  # noqa: E402
 from infra.stacks.data import CdpDataStack  # noqa: E402
 from infra.stacks.ingestion import CdpIngestionStack  # noqa: E402
 from infra.stacks.pipeline import CdpPipelineStack  # noqa: E402
+from infra.stacks.serving import CdpServingStack  # noqa: E402
 
 #: Built by ``make lambda-assets`` (scripts/build_lambda_assets.py).
 INGEST_ASSET = ROOT / "build" / "lambda" / "ingest"
 IMPORTS_ASSET = ROOT / "build" / "lambda" / "imports"
+LOOKUP_ASSET = ROOT / "build" / "lambda" / "lookup"
+LOOKUP_LOADER_ASSET = ROOT / "build" / "lambda" / "lookup-loader"
+EXPORT_ASSET = ROOT / "build" / "lambda" / "export"
 GLUE_LIBRARY = ROOT / "build" / "glue" / "cdp-glue.zip"
 GLUE_SIMILARITY_JAR = ROOT / "build" / "glue" / "splink-similarity.jar"
 GLUE_SCRIPTS = ROOT / "glue_jobs"
@@ -60,6 +72,9 @@ class StageConfig:
     cors_origins: tuple[str, ...] = ("*",)
     alarm_thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
     import_sizing: ImportSizing = field(default_factory=ImportSizing)
+    analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
+    serving: ServingConfig = field(default_factory=ServingConfig)
+    activation: ActivationConfig = field(default_factory=ActivationConfig)
     alarm_email: str | None = None
 
 
@@ -111,7 +126,24 @@ def stage_config(app: App) -> tuple[str, StageConfig]:
         config = replace(config, time_zone=str(zone))
     if (origins := app.node.try_get_context("corsOrigins")) is not None:
         config = replace(config, cors_origins=tuple(o.strip() for o in str(origins).split(",") if o.strip()))
-    return stage, config
+    return stage, replace(config, analytics=analytics_settings(app, config.analytics))
+
+
+def analytics_settings(app: App, settings: AnalyticsSettings) -> AnalyticsSettings:
+    """``athenaScanCutoffGiB`` and ``rawEventsFirstDay`` over the stage's analytics settings."""
+    if (cutoff := app.node.try_get_context("athenaScanCutoffGiB")) is not None:
+        try:
+            settings = replace(settings, bytes_scanned_cutoff_gib=float(cutoff))
+        except ValueError as error:
+            raise ContextError(f"context athenaScanCutoffGiB={cutoff!r}: {error}") from None
+    if (first_day := app.node.try_get_context("rawEventsFirstDay")) is not None:
+        try:
+            settings = replace(settings, raw_events_first_day=date.fromisoformat(str(first_day)))
+        except ValueError:
+            raise ContextError(
+                f"context rawEventsFirstDay={first_day!r} is not a date (YYYY-MM-DD)"
+            ) from None
+    return settings
 
 
 def ingest_code(asset: Path = INGEST_ASSET) -> lambda_.Code:
@@ -123,6 +155,12 @@ def ingest_code(asset: Path = INGEST_ASSET) -> lambda_.Code:
 def import_code(asset: Path = IMPORTS_ASSET) -> lambda_.Code:
     module = IMPORT_HANDLER.rsplit(".", 1)[0].replace(".", "/")
     if not (asset / f"{module}.py").is_file() or not (asset / "pyarrow").is_dir():
+        raise FileNotFoundError(f"{asset} is missing or incomplete: run `make lambda-assets` first")
+    return lambda_.Code.from_asset(str(asset))
+
+
+def lookup_code(asset: Path, handler_module: str) -> lambda_.Code:
+    if not (asset / f"{handler_module.replace('.', '/')}.py").is_file():
         raise FileNotFoundError(f"{asset} is missing or incomplete: run `make lambda-assets` first")
     return lambda_.Code.from_asset(str(asset))
 
@@ -144,7 +182,8 @@ def glue_code() -> GlueJobCode:
 def build_app(app: App) -> tuple[CdpDataStack, CdpIngestionStack]:
     """The stage's stacks, with cdk-nag AwsSolutions checks on the whole app.
 
-    Returns the data and ingestion stacks; the pipeline stack is the app's child ``CdpPipeline-<stage>``.
+    Returns the data and ingestion stacks; the pipeline and analytics stacks are the app's children
+    ``CdpPipeline-<stage>`` and ``CdpAnalytics-<stage>``.
     """
     stage, config = stage_config(app)
     log_group_prefix = f"/cdp/{stage}/"
@@ -187,7 +226,43 @@ def build_app(app: App) -> tuple[CdpDataStack, CdpIngestionStack]:
         termination_protection=config.termination_protection,
     )
     pipeline.add_stack_dependency(data, reason="imports the data stack's exports")
-    for scope in (data, ingestion, pipeline):
+    analytics = CdpAnalyticsStack(
+        app,
+        f"CdpAnalytics-{stage}",
+        stage=stage,
+        data=data.exports,
+        settings=config.analytics,
+        termination_protection=config.termination_protection,
+    )
+    analytics.add_stack_dependency(data, reason="imports the data stack's exports")
+    serving = CdpServingStack(
+        app,
+        f"CdpServing-{stage}",
+        stage=stage,
+        data=data.exports,
+        lookup_code=lookup_code(LOOKUP_ASSET, "lambdas.lookup.handler"),
+        loader_code=lookup_code(LOOKUP_LOADER_ASSET, "lambdas.lookup_loader.handler"),
+        config=config.serving,
+        log_group_prefix=log_group_prefix,
+        log_retention=config.log_retention,
+        alarm_email=config.alarm_email,
+        termination_protection=config.termination_protection,
+    )
+    serving.add_stack_dependency(data, reason="imports the data stack's exports")
+    activation = CdpActivationStack(
+        app,
+        f"CdpActivation-{stage}",
+        stage=stage,
+        data=data.exports,
+        export_code=lookup_code(EXPORT_ASSET, "lambdas.export.handler"),
+        config=config.activation,
+        log_group_prefix=log_group_prefix,
+        log_retention=config.log_retention,
+        alarm_email=config.alarm_email,
+        termination_protection=config.termination_protection,
+    )
+    activation.add_stack_dependency(data, reason="imports the data stack's exports")
+    for scope in (data, ingestion, pipeline, analytics, serving, activation):
         Tags.of(scope).add("project", "cdp")
         Tags.of(scope).add("stage", stage)
     Validations.of(app).add_plugins(

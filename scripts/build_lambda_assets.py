@@ -1,7 +1,8 @@
 """Build the deployable code assets without Docker: the Lambda folders and the Glue jobs' library.
 
     python scripts/build_lambda_assets.py                 # build every asset (cached; prints sizes)
-    python scripts/build_lambda_assets.py --asset imports # one asset: ingest, imports or glue
+    python scripts/build_lambda_assets.py --asset imports # one asset: ingest, imports, lookup,
+                                                          # lookup-loader, export or glue
     python scripts/build_lambda_assets.py --force         # rebuild even if the inputs did not change
     python scripts/build_lambda_assets.py --lock          # re-pin requirements/*.txt (needs PyPI)
     python scripts/build_lambda_assets.py --force --out DIR   # the ingest folder, elsewhere (tests)
@@ -19,6 +20,15 @@ makes its first client.
   20.0.0 is the last pyarrow with a manylinux2014 (glibc 2.17) aarch64 wheel; 21+ ship manylinux_2_28
   only, which would not load there. The import suite passes on pyarrow 20 (docs/deploy.md says how to
   re-check). pyarrow's C++ headers, Cython sources and test suite are left out: nothing imports them.
+* ``lookup``: the profile lookup API's function: the ingest set plus phonenumbers and email-validator (the
+  pipeline's standardizers normalize what a caller types), ~15 MiB. phonenumbers' geocoding, carrier and
+  time-zone data (~43 MiB, imported only by ``phonenumbers.geocoder``/``carrier``/``timezone``, which
+  nothing here uses) are left out: a small package keeps the cold start short.
+* ``lookup-loader``: the function that loads the lookup table from the lake: the lookup set plus pyarrow
+  (pinned to 20.0.0 like ``imports``, same reason), ~132 MiB unzipped.
+* ``export``: the activation function (``cdp export`` on AWS): the lookup-loader set plus PyYAML
+  (destinations and segment definitions), pyarrow pinned the same way; boto3 (SES, SNS, SQS, EventBridge,
+  End User Messaging, S3) comes from the runtime.
 
 Glue library (``build/glue/cdp-glue.zip``): src/cdp as a zip for the jobs' ``--extra-py-files`` (pure
 Python; Spark puts a ``.zip`` on the driver's and executors' path). Third-party modules come from PyPI
@@ -81,6 +91,18 @@ class LambdaAsset:
         return BUILD / "lambda" / self.name
 
 
+#: what the lookup handler imports: the ingest set plus the pipeline's e-mail and phone standardizers
+LOOKUP_TOP_LEVEL = (
+    "aws-lambda-powertools",
+    "pydantic",
+    "orjson",
+    "tzdata",
+    "phonenumbers",
+    "email-validator",
+)
+#: phonenumbers' geocoding, carrier and time-zone data: only its geocoder/carrier/timezone modules read them
+PHONENUMBERS_UNUSED_DATA = ("phonenumbers/geodata", "phonenumbers/carrierdata", "phonenumbers/tzdata")
+
 LAMBDA_ASSETS = {
     asset.name: asset
     for asset in (
@@ -90,6 +112,43 @@ LAMBDA_ASSETS = {
             top_level=("aws-lambda-powertools", "pydantic", "orjson", "tzdata", "pyyaml", "pyarrow"),
             pinned={"pyarrow": "20.0.0"},
             prune=(
+                "pyarrow/include",
+                "pyarrow/src",
+                "pyarrow/tests",
+                "*.pyx",
+                "*.pxd",
+                "*.pxi",
+                "*.h",
+                "*.cc",
+            ),
+        ),
+        LambdaAsset(
+            name="lookup",
+            top_level=LOOKUP_TOP_LEVEL,
+            prune=PHONENUMBERS_UNUSED_DATA,
+        ),
+        LambdaAsset(
+            name="lookup-loader",
+            top_level=(*LOOKUP_TOP_LEVEL, "pyarrow"),
+            pinned={"pyarrow": "20.0.0"},
+            prune=(
+                *PHONENUMBERS_UNUSED_DATA,
+                "pyarrow/include",
+                "pyarrow/src",
+                "pyarrow/tests",
+                "*.pyx",
+                "*.pxd",
+                "*.pxi",
+                "*.h",
+                "*.cc",
+            ),
+        ),
+        LambdaAsset(
+            name="export",
+            top_level=(*LOOKUP_TOP_LEVEL, "pyyaml", "pyarrow"),
+            pinned={"pyarrow": "20.0.0"},
+            prune=(
+                *PHONENUMBERS_UNUSED_DATA,
                 "pyarrow/include",
                 "pyarrow/src",
                 "pyarrow/tests",

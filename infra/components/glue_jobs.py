@@ -20,7 +20,10 @@ stack, for no gain (``cdp`` is pure Python, and its third-party modules are pinn
 prefixes and objects it is given, write its own two log groups (``<prefix>glue/<job>/output|error``, created
 here with the platform key and the stage's retention, named through ``--custom-logGroup-prefix``), publish
 Glue's job and observability metrics when it has them turned on, and nothing else. Bookmarks are off: every
-job here is idempotent by design (content-hash imports, run-id snapshots).
+job here is idempotent by design (content-hash imports, run-id snapshots). A job that publishes snapshots is
+also given its Glue database (``--catalog_database``) and may get and update exactly the catalog tables it
+publishes (:class:`CatalogTables`: ``cdp.adapters.glue_catalog`` moves each table's location); a job that
+needs a secret is given its ARN as an argument and may read that secret only (``secrets``).
 """
 
 from __future__ import annotations
@@ -96,6 +99,33 @@ class LakeAccess:
     @property
     def prefixes(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys((*self.reads, *self.writes, *self.replaces, *self.versioned)))
+
+
+@dataclass(frozen=True, kw_only=True)
+class CatalogTables:
+    """The Glue Data Catalog tables a job publishes its snapshots to: ``cdp.adapters.glue_catalog`` reads each
+    one (``glue:GetTable``) and writes it back with the new location (``glue:UpdateTable``). IAM checks those
+    calls against the catalog, the database and the table, so the grant names the three, and no other table.
+    """
+
+    database: str
+    #: ``LakeTable.name`` of each table the job publishes
+    tables: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        for name in (self.database, *self.tables):
+            if not name or "*" in name or "?" in name or "/" in name:
+                raise ValueError(f"catalog name {name!r}: give one database or table name, without wildcards")
+        if not self.tables:
+            raise ValueError(f"catalog tables of {self.database!r}: name the tables the job publishes")
+
+    def arns(self) -> list[str]:
+        glue_arn = f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        return [
+            f"{glue_arn}:catalog",
+            f"{glue_arn}:database/{self.database}",
+            *(f"{glue_arn}:table/{self.database}/{table}" for table in self.tables),
+        ]
 
 
 def grant_lake_access(
@@ -206,7 +236,9 @@ class GlueRuntime(Construct):
 
 class LakeGlueJob(Construct):
     """One Glue job over the lake; ``extra_jars`` are JVM libraries (file assets, ``--extra-jars``) and
-    ``metrics`` turns on Glue's job and observability metrics (namespace ``Glue``)."""
+    ``metrics`` turns on Glue's job and observability metrics (namespace ``Glue``); ``catalog`` names the
+    catalog tables it publishes (``--catalog_database``) and ``secrets`` maps an argument to the ARN of a
+    Secrets Manager secret (encrypted with the runtime's key) the job reads."""
 
     def __init__(
         self,
@@ -224,6 +256,8 @@ class LakeGlueJob(Construct):
         arguments: Mapping[str, str] | None = None,
         extra_jars: Sequence[Path] = (),
         metrics: bool = False,
+        catalog: CatalogTables | None = None,
+        secrets: Mapping[str, str] | None = None,
         log_group_prefix: str,
         log_retention: logs.RetentionDays,
     ) -> None:
@@ -288,6 +322,34 @@ class LakeGlueJob(Construct):
                     conditions={"StringEquals": {"cloudwatch:namespace": GLUE_METRICS_NAMESPACE}},
                 )
             )
+        if catalog is not None:
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="PublishItsCatalogTables",
+                    actions=["glue:GetTable", "glue:UpdateTable"],
+                    resources=catalog.arns(),
+                )
+            )
+        secret_arns = list((secrets or {}).values())
+        if secret_arns:
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="ReadItsSecrets", actions=["secretsmanager:GetSecretValue"], resources=secret_arns
+                )
+            )
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="DecryptItsSecretsThroughSecretsManager",
+                    actions=["kms:Decrypt"],
+                    resources=[runtime.key.key_arn],
+                    conditions={
+                        "StringEquals": {
+                            "kms:ViaService": f"secretsmanager.{Aws.REGION}.amazonaws.com",
+                            "kms:EncryptionContext:SecretARN": secret_arns,
+                        }
+                    },
+                )
+            )
         policy = self.role.node.find_child("DefaultPolicy")
         if metrics:
             acknowledge_nag(
@@ -305,6 +367,7 @@ class LakeGlueJob(Construct):
         metric_arguments = (
             {"--enable-metrics": "true", "--enable-observability-metrics": "true"} if metrics else {}
         )
+        catalog_arguments = {"--catalog_database": catalog.database} if catalog is not None else {}
 
         self.job = glue.CfnJob(
             self,
@@ -333,6 +396,8 @@ class LakeGlueJob(Construct):
                 "--lake_uri": f"s3://{bucket.bucket_name}",
                 **jvm_arguments,
                 **metric_arguments,
+                **catalog_arguments,
+                **(secrets or {}),
                 **(arguments or {}),
             },
         )

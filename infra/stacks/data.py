@@ -16,6 +16,7 @@ from constructs import Construct
 
 from infra.components.encryption import DataKey
 from infra.components.lake import DataLake, LakeRetention
+from infra.components.pseudonymization import PseudonymizationSalt
 from infra.components.write_keys import WriteKeyTable
 
 
@@ -28,6 +29,7 @@ class DataExports:
     data_key_arn: str
     key_table_name: str
     key_table_arn: str
+    salt_secret_arn: str
 
     @classmethod
     def for_stage(cls, stage: str) -> DataExports:
@@ -37,6 +39,7 @@ class DataExports:
             data_key_arn=f"cdp-{stage}-data-key-arn",
             key_table_name=f"cdp-{stage}-write-key-table-name",
             key_table_arn=f"cdp-{stage}-write-key-table-arn",
+            salt_secret_arn=f"cdp-{stage}-salt-secret-arn",
         )
 
 
@@ -56,7 +59,7 @@ class CdpDataStack(Stack):
             scope,
             construct_id,
             stack_name=f"cdp-{stage}-data",
-            description=f"CDP {stage}: lake bucket, write-key table, KMS key (stateful, retained)",
+            description=f"CDP {stage}: lake bucket, write-key table, salt, KMS key (stateful, retained)",
             termination_protection=termination_protection,
             **stack_options,
         )
@@ -73,6 +76,14 @@ class CdpDataStack(Stack):
         self.lake_bucket = lake.bucket
         self.access_log_bucket = lake.access_logs
         self.key_table = WriteKeyTable(self, "WriteKeys", key=self.key, removal_policy=retain).table
+        # never rotated: a rotated salt changes every pseudonymized hash (components/pseudonymization.py)
+        self.salt = PseudonymizationSalt(
+            self,
+            "PseudonymizationSalt",
+            description=f"CDP {stage}: pseudonymization salt of profiles_pseudonymized (never rotate it)",
+            key=self.key,
+            removal_policy=retain,
+        )
 
         self.exports = DataExports.for_stage(stage)
         for output_id, value, export_name, description in (
@@ -91,5 +102,11 @@ class CdpDataStack(Stack):
                 "CDP_KEY_TABLE for `cdp sources …` with CDP_KEY_STORE=dynamodb",
             ),
             ("WriteKeyTableArn", self.key_table.table_arn, self.exports.key_table_arn, "Write-key hashes"),
+            (
+                "SaltSecretArn",
+                self.salt.secret_arn,
+                self.exports.salt_secret_arn,
+                "Pseudonymization salt (Secrets Manager), read by the build-profiles Glue job only",
+            ),
         ):
             CfnOutput(self, output_id, value=value, export_name=export_name, description=description)

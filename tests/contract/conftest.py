@@ -19,13 +19,16 @@ import pytest
 from moto import mock_aws
 
 from cdp.adapters.aws_dynamodb_keys import PARTITION_KEY, SORT_KEY, DynamoDbWriteKeyStore
+from cdp.adapters.aws_dynamodb_profiles import DynamoDbProfileStore
 from cdp.adapters.aws_firehose_sink import PARTITION_QUERY, FirehoseEventSink, delivery_prefix
 from cdp.adapters.local_keys import LocalWriteKeyStore
+from cdp.adapters.local_profiles import SqliteProfileStore
 from cdp.adapters.local_sink import LocalLakeEventSink
-from cdp.adapters.memory import InMemoryEventSink, InMemoryWriteKeyStore
+from cdp.adapters.memory import InMemoryEventSink, InMemoryProfileStore, InMemoryWriteKeyStore
 from cdp.ingestion.ports import EventSink
 from cdp.ingestion.records import QuarantinedEvent, RawEventRecord
 from cdp.lake import QUARANTINE_EVENTS, RAW_EVENTS, LocalLake
+from cdp.lookup.ports import ProfileStore
 from cdp.query.catalog import run_query
 from cdp.sources.keys import WriteKeyStore
 
@@ -159,19 +162,24 @@ def moto_lake() -> Iterator[MotoLake]:
         s3.create_bucket(Bucket=lake.bucket, CreateBucketConfiguration={"LocationConstraint": MOTO_REGION})
         _delivery_stream(firehose, lake.events_stream, lake.bucket, RAW_EVENTS)
         _delivery_stream(firehose, lake.quarantine_stream, lake.bucket, QUARANTINE_EVENTS)
-        dynamodb.create_table(
-            TableName=lake.key_table,
-            KeySchema=[
-                {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
-                {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": PARTITION_KEY, "AttributeType": "S"},
-                {"AttributeName": SORT_KEY, "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_pk_sk_table(dynamodb, lake.key_table)
         yield lake
+
+
+def create_pk_sk_table(dynamodb: DynamoDBClient, name: str) -> None:
+    """A table with the ``pk``/``sk`` string key schema the write-key and profile tables share."""
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": PARTITION_KEY, "AttributeType": "S"},
+            {"AttributeName": SORT_KEY, "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
 
 
 @contextmanager
@@ -193,6 +201,50 @@ def _dynamodb_keys(_: Path) -> Iterator[WriteKeyStore]:
         yield DynamoDbWriteKeyStore(table_name=lake.key_table, client=lake.dynamodb)
 
 
+PROFILE_TABLE = "cdp-test-profiles"
+
+
+@contextmanager
+def _memory_profiles(_: Path) -> Iterator[ProfileStore]:
+    yield InMemoryProfileStore()
+
+
+@contextmanager
+def _local_profiles(tmp: Path) -> Iterator[ProfileStore]:
+    yield SqliteProfileStore(LocalLake.at(tmp / "lake"))
+
+
+@contextmanager
+def _dynamodb_profiles(_: Path) -> Iterator[ProfileStore]:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=MOTO_REGION)
+        create_pk_sk_table(client, PROFILE_TABLE)
+        # small scan segments and pools keep moto quick; the logic is the same as with the defaults
+        yield DynamoDbProfileStore(table_name=PROFILE_TABLE, client=client, workers=2, scan_segments=2)
+
+
+@contextmanager
+def _memory_profiles_down(_: Path) -> Iterator[ProfileStore]:
+    store = InMemoryProfileStore()
+    store.down = True
+    yield store
+
+
+@contextmanager
+def _local_profiles_down(tmp: Path) -> Iterator[ProfileStore]:
+    path = tmp / "lake" / "_local" / "profile_lookup.sqlite3"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"this is not a database file, as after a botched copy" * 100)
+    yield SqliteProfileStore(path=path)
+
+
+@contextmanager
+def _dynamodb_profiles_down(_: Path) -> Iterator[ProfileStore]:
+    with mock_aws():  # the table was never created (or was deleted): every call fails
+        client = boto3.client("dynamodb", region_name=MOTO_REGION)
+        yield DynamoDbProfileStore(table_name=PROFILE_TABLE, client=client, workers=2, scan_segments=2)
+
+
 # Factories are context managers so an adapter can hold a moto mock (or a server) for one test.
 SINK_FACTORIES: dict[str, Callable[[Path], AbstractContextManager[SinkUnderTest]]] = {
     "memory": _memory_sink,
@@ -204,6 +256,30 @@ KEY_STORE_FACTORIES: dict[str, Callable[[Path], AbstractContextManager[WriteKeyS
     "local-lake": _local_keys,
     "dynamodb-moto": _dynamodb_keys,
 }
+
+
+PROFILE_STORE_FACTORIES: dict[str, Callable[[Path], AbstractContextManager[ProfileStore]]] = {
+    "memory": _memory_profiles,
+    "local-sqlite": _local_profiles,
+    "dynamodb-moto": _dynamodb_profiles,
+}
+UNAVAILABLE_PROFILE_STORE_FACTORIES: dict[str, Callable[[Path], AbstractContextManager[ProfileStore]]] = {
+    "memory": _memory_profiles_down,
+    "local-sqlite": _local_profiles_down,
+    "dynamodb-moto": _dynamodb_profiles_down,
+}
+
+
+@pytest.fixture(params=sorted(PROFILE_STORE_FACTORIES))
+def profile_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ProfileStore]:
+    with PROFILE_STORE_FACTORIES[request.param](tmp_path) as store:
+        yield store
+
+
+@pytest.fixture(params=sorted(UNAVAILABLE_PROFILE_STORE_FACTORIES))
+def unavailable_profile_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ProfileStore]:
+    with UNAVAILABLE_PROFILE_STORE_FACTORIES[request.param](tmp_path) as store:
+        yield store
 
 
 @pytest.fixture(params=sorted(SINK_FACTORIES))

@@ -126,6 +126,13 @@ def pipeline(dev_app: SynthesizedApp) -> Template:
     return Template.from_stack(stack)
 
 
+@pytest.fixture(scope="session")
+def analytics(dev_app: SynthesizedApp) -> Template:
+    stack = dev_app.data_stack.node.scope.node.find_child("CdpAnalytics-dev")  # type: ignore[union-attr]
+    assert isinstance(stack, Stack)
+    return Template.from_stack(stack)
+
+
 def logical_id(template: Template, resource_type: str, contains: str) -> str:
     [found] = [i for i in of_type(template, resource_type) if contains in i]
     return found

@@ -22,12 +22,23 @@ def function_code(template: dict[str, Any]) -> dict[str, Any]:
 def test_npx_cdk_synth_produces_every_stack_offline(prod_cloud_assembly: Path) -> None:
     manifest = json.loads((prod_cloud_assembly / "manifest.json").read_text())
     stacks = {name: a for name, a in manifest["artifacts"].items() if a["type"] == "aws:cloudformation:stack"}
-    assert set(stacks) == {"CdpData-prod", "CdpIngestion-prod", "CdpPipeline-prod"}
+    assert set(stacks) == {
+        "CdpData-prod",
+        "CdpIngestion-prod",
+        "CdpPipeline-prod",
+        "CdpAnalytics-prod",
+        "CdpServing-prod",
+        "CdpActivation-prod",
+    }
     assert "CdpData-prod" in stacks["CdpIngestion-prod"]["dependencies"]
     assert "CdpData-prod" in stacks["CdpPipeline-prod"]["dependencies"]
+    assert "CdpData-prod" in stacks["CdpAnalytics-prod"]["dependencies"]
     assert stacks["CdpData-prod"]["properties"]["stackName"] == "cdp-prod-data"
     assert stacks["CdpIngestion-prod"]["properties"]["stackName"] == "cdp-prod-ingestion"
     assert stacks["CdpPipeline-prod"]["properties"]["stackName"] == "cdp-prod-pipeline"
+    assert stacks["CdpAnalytics-prod"]["properties"]["stackName"] == "cdp-prod-analytics"
+    assert "CdpData-prod" in stacks["CdpServing-prod"]["dependencies"]
+    assert stacks["CdpServing-prod"]["properties"]["stackName"] == "cdp-prod-serving"
 
 
 def test_the_function_asset_is_the_same_in_every_synth(

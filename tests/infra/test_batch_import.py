@@ -16,9 +16,11 @@ from aws_cdk.assertions import Template
 
 from cdp.import_wiring import UploadPathSettings
 from cdp.imports.landing import LandedFile
+from cdp.query.glue_tables import SNAPSHOT_TABLES, database_name
 from glue_jobs import import_file
 from infra.components.batch_import import HANDLER
 from infra.components.glue_jobs import GLUE_VERSION
+from infra.stacks.pipeline import PROFILES_OUTPUTS, RESOLVE_OUTPUTS, STANDARDIZE_OUTPUTS
 from tests.infra.conftest import (
     KEY,
     LAKE_ARN,
@@ -37,6 +39,13 @@ ROOT = Path(__file__).resolve().parents[2]
 IMPORT_JOB = "cdp-dev-import-file"
 STANDARDIZE_JOB = "cdp-dev-standardize"
 RESOLVE_JOB = "cdp-dev-resolve-identities"
+PROFILES_JOB = "cdp-dev-build-profiles"
+#: each pipeline step's job and the tables it publishes (its catalog tables are theirs, by name)
+PUBLISHED_BY = {
+    STANDARDIZE_JOB: STANDARDIZE_OUTPUTS,
+    RESOLVE_JOB: RESOLVE_OUTPUTS,
+    PROFILES_JOB: PROFILES_OUTPUTS,
+}
 
 #: what importing touches, for the function and the Glue import job alike: prefix -> actions
 IMPORT_GRANTS = {
@@ -212,7 +221,7 @@ def test_the_glue_jobs_run_glue_51_with_the_security_configuration_and_pinned_mo
     pipeline: Template,
 ) -> None:
     jobs = glue_jobs(pipeline)
-    assert set(jobs) == {IMPORT_JOB, STANDARDIZE_JOB, RESOLVE_JOB}
+    assert set(jobs) == {IMPORT_JOB, STANDARDIZE_JOB, RESOLVE_JOB, PROFILES_JOB}
     [configuration] = of_type(pipeline, "AWS::Glue::SecurityConfiguration").values()
     name = configuration["Properties"]["Name"]
     modules = [
@@ -265,6 +274,8 @@ def test_each_job_logs_to_its_own_encrypted_log_groups(pipeline: Template) -> No
         "/cdp/dev/glue/standardize/error",
         "/cdp/dev/glue/resolve-identities/output",
         "/cdp/dev/glue/resolve-identities/error",
+        "/cdp/dev/glue/build-profiles/output",
+        "/cdp/dev/glue/build-profiles/error",
     }
     for group in names.values():
         assert (group["KmsKeyId"], group["RetentionInDays"]) == (KEY, 365)
@@ -297,6 +308,43 @@ def test_the_standardize_job_reads_its_inputs_and_replaces_only_its_tables(pipel
         "clean/orders/": replaces,
         "tmp/standardize/": replaces,  # its runs' scratch (run_glue_step)
     }
+
+
+def test_each_pipeline_job_publishes_exactly_its_own_tables_to_the_catalog(
+    pipeline: Template, analytics: Template
+) -> None:
+    """``--catalog_database`` and glue:GetTable/UpdateTable on the catalog, the database and the tables the
+    step writes (``cdp.adapters.glue_catalog``); the import job publishes nothing."""
+    jobs = glue_jobs(pipeline)
+    database = database_name("dev")
+    glue_arn = [
+        "arn:",
+        {"Ref": "AWS::Partition"},
+        ":glue:",
+        {"Ref": "AWS::Region"},
+        ":",
+        {"Ref": "AWS::AccountId"},
+    ]
+    declared = {
+        t["Properties"]["TableInput"]["Name"] for t in of_type(analytics, "AWS::Glue::Table").values()
+    }
+    for job_name, outputs in PUBLISHED_BY.items():
+        tables = [table.name for table in outputs]
+        assert set(tables) <= {table.name for table in SNAPSHOT_TABLES} & declared  # the analytics stack's
+        assert jobs[job_name]["DefaultArguments"]["--catalog_database"] == database == "cdp_dev"
+        role = job_name.removeprefix("cdp-dev-").title().replace("-", "")
+        statements = statements_of_role(pipeline, f"{role}JobRole")
+        glue = [s for s in statements if any(a.startswith("glue:") for a in as_list(s["Action"]))]
+        assert [(s["Sid"], sorted(s["Action"])) for s in glue] == [
+            ("PublishItsCatalogTables", ["glue:GetTable", "glue:UpdateTable"])
+        ]
+        expected = [
+            {"Fn::Join": ["", [*glue_arn, ":catalog"]]},
+            {"Fn::Join": ["", [*glue_arn, f":database/{database}"]]},
+            *({"Fn::Join": ["", [*glue_arn, f":table/{database}/{table}"]]} for table in tables),
+        ]
+        assert sorted(map(json.dumps, glue[0]["Resource"])) == sorted(map(json.dumps, expected))
+    assert "--catalog_database" not in jobs[IMPORT_JOB]["DefaultArguments"]
 
 
 def test_the_import_jobs_arguments_are_what_its_main_parses() -> None:
@@ -354,7 +402,7 @@ def test_dead_letters_errors_and_glue_failures_reach_the_alarm_topic(pipeline: T
         "source": ["aws.glue"],
         "detail-type": ["Glue Job State Change"],
         "detail": {
-            "jobName": [IMPORT_JOB, STANDARDIZE_JOB, RESOLVE_JOB],
+            "jobName": [IMPORT_JOB, STANDARDIZE_JOB, RESOLVE_JOB, PROFILES_JOB],
             "state": ["FAILED", "TIMEOUT", "ERROR"],
         },
     }
@@ -370,7 +418,7 @@ def test_dead_letters_errors_and_glue_failures_reach_the_alarm_topic(pipeline: T
 def test_the_pipeline_stack_holds_exactly_its_capabilities(pipeline: Template) -> None:
     counts = Counter(resource["Type"] for resource in pipeline.to_json()["Resources"].values())
     assert counts == {
-        "AWS::Glue::Job": 3,
+        "AWS::Glue::Job": 4,
         "AWS::Glue::SecurityConfiguration": 1,
         "AWS::Lambda::Function": 1,
         "AWS::Lambda::EventInvokeConfig": 1,
@@ -381,9 +429,9 @@ def test_the_pipeline_stack_holds_exactly_its_capabilities(pipeline: Template) -
         "AWS::SNS::Topic": 1,
         "AWS::SNS::TopicPolicy": 1,
         "AWS::CloudWatch::Alarm": 3,
-        "AWS::Logs::LogGroup": 7,
-        "AWS::IAM::Role": 4,
-        "AWS::IAM::Policy": 4,
+        "AWS::Logs::LogGroup": 9,
+        "AWS::IAM::Role": 5,
+        "AWS::IAM::Policy": 5,
     }
     assert not [t for t in counts if t.startswith("Custom::") or t == "AWS::S3::Bucket"]  # stateless
 

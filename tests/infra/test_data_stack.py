@@ -180,6 +180,7 @@ def test_the_data_stack_publishes_named_exports(dev_app: SynthesizedApp) -> None
         "cdp-dev-data-key-arn",
         "cdp-dev-write-key-table-name",
         "cdp-dev-write-key-table-arn",
+        "cdp-dev-salt-secret-arn",
     }
     dev_app.data.has_output("WriteKeyTableName", {"Value": {"Ref": Match.any_value()}})
 

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from cdp.ingestion.ports import SinkUnavailableError
 from cdp.ingestion.records import QuarantinedEvent, RawEventRecord
+from cdp.lookup.ports import (
+    DEFAULT_FIND_LIMIT,
+    DuplicateProfileError,
+    IdentifierKind,
+    LookupUnavailableError,
+    ProfileDocument,
+    StoreLoadResult,
+    identifier_key,
+)
 from cdp.sources.keys import (
     IssuedKey,
     KeyIdentity,
@@ -95,3 +104,88 @@ class InMemoryWriteKeyStore:
         if source_id not in self._sources:
             raise UnknownSourceError(source_id)
         self._keys[source_id] = [(h, i, False) for h, i, _ in self._keys[source_id]]
+
+
+class InMemoryProfileStore:
+    """Profiles and their index in dicts; ``fail_next`` makes the next call raise LookupUnavailableError,
+    ``down`` every call until it is cleared."""
+
+    def __init__(self) -> None:
+        self._documents: dict[str, tuple[bytes, str, tuple[str, ...]]] = {}
+        self._index: dict[str, set[str]] = {}
+        self._lock = threading.Lock()
+        self.fail_next = False
+        self.down = False
+
+    def replace_all(self, batches: Iterable[Sequence[ProfileDocument]]) -> StoreLoadResult:
+        self._maybe_fail()
+        seen: set[str] = set()
+        written = unchanged = identifiers_written = identifiers_deleted = 0
+        for batch in batches:
+            with self._lock:
+                for document in batch:
+                    if document.profile_id in seen:
+                        raise DuplicateProfileError(f"profile {document.profile_id!r} is in the load twice")
+                    seen.add(document.profile_id)
+                    old = self._documents.get(document.profile_id)
+                    if old is not None and old[1] == document.digest:
+                        unchanged += 1
+                        continue
+                    old_keys = set(old[2]) if old else set()
+                    new_keys = set(document.identifiers)
+                    identifiers_deleted += self._unindex(document.profile_id, old_keys - new_keys)
+                    for key in new_keys - old_keys:
+                        self._index.setdefault(key, set()).add(document.profile_id)
+                        identifiers_written += 1
+                    self._documents[document.profile_id] = (
+                        document.document,
+                        document.digest,
+                        document.identifiers,
+                    )
+                    written += 1
+        with self._lock:
+            stale = [profile_id for profile_id in self._documents if profile_id not in seen]
+            for profile_id in stale:
+                identifiers_deleted += self._remove(profile_id)
+        return StoreLoadResult(
+            profiles=len(seen),
+            written=written,
+            unchanged=unchanged,
+            deleted=len(stale),
+            identifiers_written=identifiers_written,
+            identifiers_deleted=identifiers_deleted,
+        )
+
+    def get(self, profile_id: str) -> bytes | None:
+        self._maybe_fail()
+        found = self._documents.get(profile_id)
+        return found[0] if found else None
+
+    def find(self, kind: IdentifierKind, value: str, *, limit: int = DEFAULT_FIND_LIMIT) -> list[str]:
+        self._maybe_fail()
+        return sorted(self._index.get(identifier_key(kind, value), ()))[:limit]
+
+    def delete(self, profile_id: str) -> bool:
+        self._maybe_fail()
+        with self._lock:
+            if profile_id not in self._documents:
+                return False
+            self._remove(profile_id)
+            return True
+
+    def _remove(self, profile_id: str) -> int:
+        _, _, keys = self._documents.pop(profile_id)
+        return self._unindex(profile_id, set(keys))
+
+    def _unindex(self, profile_id: str, keys: set[str]) -> int:
+        for key in keys:
+            owners = self._index.get(key, set())
+            owners.discard(profile_id)
+            if not owners:
+                self._index.pop(key, None)
+        return len(keys)
+
+    def _maybe_fail(self) -> None:
+        if self.fail_next or self.down:
+            self.fail_next = False
+            raise LookupUnavailableError("injected failure")

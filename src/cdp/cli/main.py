@@ -21,10 +21,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from cdp.cli.export import export_command
+from cdp.cli.segments import segments_app
 from cdp.identity.errors import IdentityConfigError, MatchInputError, OverrideError, UnknownProfileError
 from cdp.imports import ImportInputError
 from cdp.imports.fields import RowKind
 from cdp.lake import LocalLake
+from cdp.lookup.api_keys import ApiKeyExistsError, ApiKeyNameError, UnknownApiKeyError
 from cdp.pipeline import UnknownStepError
 from cdp.query import QueryError
 from cdp.settings import DEFAULT_LAKE, ConfigError, IngestionSettings
@@ -46,6 +49,13 @@ sources_app = typer.Typer(help="Manage sources and their write keys.", no_args_i
 app.add_typer(sources_app, name="sources")
 identity_app = typer.Typer(help="Explain profiles and override identity resolution.", no_args_is_help=True)
 app.add_typer(identity_app, name="identity")
+lookup_keys_app = typer.Typer(
+    help="Manage API keys of the local profile lookup API (cdp serve); AWS uses IAM instead.",
+    no_args_is_help=True,
+)
+app.add_typer(lookup_keys_app, name="lookup-keys")
+app.add_typer(segments_app, name="segments")
+app.command("export")(export_command)
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
@@ -118,6 +128,46 @@ def sources_revoke(name: str, lake: LakeOption = DEFAULT_LAKE) -> None:
     """Revoke a source's write key; its events are refused (401) until a rotate-key."""
     _key_store(lake).revoke(name)
     out.print(f"revoked the write key of {name}")
+
+
+# -- lookup keys -----------------------------------------------------------------------------------
+
+
+def _lookup_keys(lake: Path) -> Any:
+    from cdp.adapters.local_lookup_keys import LocalLookupKeyStore
+
+    return LocalLookupKeyStore(_lake(lake))
+
+
+@lookup_keys_app.command("add")
+def lookup_keys_add(name: str, lake: LakeOption = DEFAULT_LAKE) -> None:
+    """Create an API key for GET /v1/profiles on cdp serve (header x-api-key); it is the last line printed."""
+    issued = _lookup_keys(lake).add(name)
+    out.print(
+        f"created lookup key {issued.name} (key id {issued.key_id}); send it as x-api-key, keep it secret:"
+    )
+    print(issued.api_key)
+
+
+@lookup_keys_app.command("list")
+def lookup_keys_list(lake: LakeOption = DEFAULT_LAKE) -> None:
+    """List lookup keys by name and id (never the secret)."""
+    table = Table("name", "key id", "created", "revoked")
+    for info in _lookup_keys(lake).list_keys():
+        table.add_row(
+            info.name,
+            info.key_id,
+            info.created_at.isoformat(timespec="seconds"),
+            info.revoked_at.isoformat(timespec="seconds") if info.revoked_at else "",
+        )
+    out.print(table)
+
+
+@lookup_keys_app.command("revoke")
+def lookup_keys_revoke(name: str, lake: LakeOption = DEFAULT_LAKE) -> None:
+    """Revoke a lookup key; a running cdp serve refuses it (403) at once."""
+    _lookup_keys(lake).revoke(name)
+    out.print(f"revoked lookup key {name}")
 
 
 # -- import ----------------------------------------------------------------------------------------
@@ -239,10 +289,13 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0 picks a free one).")] = 8088,
 ) -> None:
-    """Run the local ingestion API (Segment-compatible /v1/*) on the real Lambda handler."""
+    """Run the local ingestion API (Segment-compatible POST /v1/*) and profile lookup API (GET
+    /v1/profiles, x-api-key from `cdp lookup-keys add`) on the real Lambda handlers."""
     from cdp.localapi.runtime import start_local_api
+    from cdp.lookup_wiring import LookupSettings
 
-    server = start_local_api(_settings(lake), host=host, port=port)
+    lookup = LookupSettings.from_env(os.environ).model_copy(update={"lake": str(_lake(lake).root)})
+    server = start_local_api(_settings(lake), host=host, port=port, lookup=lookup)
     out.print(f"cdp serve: listening on {server.url} (lake {_lake(lake).root}); Ctrl-C stops")
     try:
         server.serve_forever()
@@ -335,6 +388,10 @@ def run(
                 f"{step.seconds:.2f}" if index == 0 else "",
             )
     out.print(table)
+    for step in report.steps:
+        counted = {name: count for name, count in step.guards.items() if count}
+        if counted:  # what the guards blocked, refused or skipped (SPEC 6, 8): the run report's other half
+            out.print(f"{step.step}: " + ", ".join(f"{name} {count:,}" for name, count in counted.items()))
 
 
 def _engine(name: EngineName) -> Any:
@@ -549,6 +606,9 @@ _INPUT_ERRORS: tuple[type[Exception], ...] = (
     MatchInputError,
     UnknownProfileError,
     UnknownStepError,
+    ApiKeyNameError,
+    ApiKeyExistsError,
+    UnknownApiKeyError,
 )
 
 

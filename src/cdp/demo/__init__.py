@@ -5,12 +5,14 @@
 2. start the local API on the real Lambda handler and send the app events with ``segment-analytics-python``
    (only the host changed), plus one half-bad batch to show partial acceptance;
 3. import the three files with their mappings (bad rows to quarantine);
-4. run the standardize, resolve and profiles steps on DuckDB;
+4. run the pipeline on DuckDB (standardize, resolve, profiles, segments, export);
 5. show what landed with the Athena SQL an analyst would run;
 6. show who is who: profiles by the rule that joined them, what the guards blocked, and pairwise precision
    and recall against the generator's ``truth.csv``;
-7. show the Customer 360: RFM segments, trait sets, pseudonymized profiles (v_rfm, v_profiles).
-Later issues extend it with segments, activation and privacy.
+7. show the Customer 360: RFM segments, trait sets, pseudonymized profiles (v_rfm, v_profiles);
+8. evaluate the example segments (``examples/segments``), show their sizes and deliver their changes to
+   the example destinations (``examples/destinations.yaml``: local stand-ins), with consent enforced.
+Later issues extend it with moto-served AWS destinations and privacy.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import requests
@@ -25,6 +28,7 @@ from rich.console import Console
 from rich.table import Table
 from segment.analytics import Client
 
+from cdp.activation.config import DESTINATIONS_PATH
 from cdp.adapters.local_imports import LocalImportStore
 from cdp.engine.duckdb_engine import DuckDbEngine
 from cdp.imports.mapping import load_mapping
@@ -36,6 +40,7 @@ from cdp.pipeline.runner import run_pipeline
 from cdp.query.catalog import run_query
 from cdp.sampledata.accuracy import pairwise_accuracy, true_people
 from cdp.sampledata.app_events import read_sdk_calls
+from cdp.sampledata.population import AS_OF
 from cdp.sampledata.retailer import generate_retailer
 from cdp.settings import IngestionSettings
 from cdp.sources.keys import SourceExistsError, WriteKeyStore
@@ -148,10 +153,18 @@ def run_demo(settings: IngestionSettings, *, console: Console, people: int = DEM
             f"quarantined {report.rows_rejected:>4,}"
         )
 
-    console.rule("[bold]4. the standardize, resolve and profiles steps run on DuckDB")
+    console.rule("[bold]4. the pipeline runs on DuckDB: standardize, resolve, profiles, segments, export")
+    installed = _install_example_segments(lake)
+    console.print(f"segment definitions in segments/definitions/: {installed}")
     engine = DuckDbEngine()
     try:
-        run = run_pipeline(LakeFiles(lake.root), engine, steps=["standardize", "resolve", "profiles"])
+        # windows and recency relative to the day the retailer exported its data, not to today
+        run = run_pipeline(
+            LakeFiles(lake.root),
+            engine,
+            steps=["standardize", "resolve", "profiles", "segments", "export"],
+            as_of=datetime.combine(AS_OF, time(23, 59, 59), tzinfo=UTC),
+        )
     finally:
         engine.close()
     for step in run.steps:
@@ -222,6 +235,17 @@ def run_demo(settings: IngestionSettings, *, console: Console, people: int = DEM
         "order_count, rfm_score FROM v_profiles WHERE order_count > 0 ORDER BY total_spend DESC LIMIT 3",
     )
 
+    console.rule("[bold]8. segments marketers defined in YAML (examples/segments)")
+    _show(console, lake, "SELECT segment_id, members, entered, exited FROM v_segment_sizes ORDER BY 1")
+    export = next(step for step in run.steps if step.step == "export")
+    held = ", ".join(
+        f"{name} {count:,}" for name, count in export.guards.items() if count and name != "segments"
+    )
+    console.print(
+        f"delivered {export.rows['deliveries_sent']:,} membership changes of {export.guards['segments']} "
+        f"segments to their destinations (exports/<destination>/ in the lake); held back: {held or 'none'}"
+    )
+
     records = _count(lake, "identity_records")
     imported = sum(r.rows_accepted for r in reports)
     quarantined = sum(r.rows_rejected for r in reports)
@@ -241,6 +265,22 @@ def run_demo(settings: IngestionSettings, *, console: Console, people: int = DEM
         profiles=profiles,
         run_id=run.run_id,
     )
+
+
+def _install_example_segments(lake: LocalLake) -> int:
+    """Copy ``examples/segments/*.yaml`` and their ``examples/destinations.yaml`` into the lake, keeping any
+    the user changed."""
+    examples = example_mappings().parent / "segments"
+    target = lake.path("segments", "definitions")
+    target.mkdir(parents=True, exist_ok=True)
+    for definition in sorted(examples.glob("*.yaml")):
+        destination = target / definition.name
+        if not destination.exists():
+            destination.write_bytes(definition.read_bytes())
+    destinations = lake.path(*DESTINATIONS_PATH.split("/"))
+    if not destinations.exists():
+        destinations.write_bytes((examples.parent / "destinations.yaml").read_bytes())
+    return len(list(target.glob("*.yaml")))
 
 
 def _ensure_source(store: WriteKeyStore, source: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,8 +19,10 @@ def http_api_event(
     headers: Iterable[tuple[str, str]],
     body: bytes,
     source_ip: str,
+    authorizer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The event API Gateway sends a Lambda integration for this request (``$default`` stage)."""
+    """The event API Gateway sends a Lambda integration for this request (``$default`` stage);
+    ``authorizer`` is what an authorizer established about the caller (``{"iam": {...}}`` for IAM)."""
     merged: dict[str, str] = {}
     for name, value in headers:
         key = name.lower()
@@ -55,6 +57,8 @@ def http_api_event(
         },
         "isBase64Encoded": encoded,
     }
+    if authorizer is not None:
+        event["requestContext"]["authorizer"] = dict(authorizer)
     if query:
         event["queryStringParameters"] = _query_parameters(query)
     if body:

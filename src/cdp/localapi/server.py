@@ -3,7 +3,9 @@
 Like API Gateway it caps the payload at 10 MiB and answers 502 if the handler itself fails (which the
 fuzz tests make sure never happens for client input). Like Lambda, a function serves one invocation at a
 time: requests arrive on many threads, but each handler runs alone (Powertools' resolver keeps the current
-event in shared state, so two concurrent invocations would read each other's request).
+event in shared state, so two concurrent invocations would read each other's request). Like API Gateway, a
+route may have an authorizer that is asked first (:mod:`cdp.localapi.authorizers`): a refused request
+never reaches the handler.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from cdp.localapi.apigw import LocalLambdaContext, http_api_event
+from cdp.localapi.authorizers import RouteAuthorizer
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
@@ -36,6 +39,7 @@ class Route:
     prefix: str
     function_name: str
     handler: LambdaHandler
+    authorizer: RouteAuthorizer | None = None
 
 
 class LocalApiServer(ThreadingHTTPServer):
@@ -108,13 +112,25 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if route is None:
             self._reply(404, {"code": "not_found", "message": "no such route"})
             return
+        headers = list(self.headers.items())
+        identity = None
+        if route.authorizer is not None:
+            decision = route.authorizer({name.lower(): value for name, value in headers})
+            if decision.context is None:
+                self._reply(decision.status, dict(decision.body))
+                return
+            identity = decision.context
+            headers = [
+                (name, value) for name, value in headers if name.lower() not in route.authorizer.consumes
+            ]
         event = http_api_event(
             method=self.command,
             path=url.path,
             query=url.query,
-            headers=list(self.headers.items()),
+            headers=headers,
             body=body,
             source_ip=self.client_address[0],
+            authorizer=identity,
         )
         try:
             with self.server.invocation_locks[route.function_name]:

@@ -29,6 +29,10 @@ one run's snapshots, published together by the runner.
   (``lower(trim())``), emails and phones, element-wise and sorted; birth year only; the salt reaches the
   engine as a one-row relation, never as SQL text.
 - **Traits**: :mod:`cdp.profiles.traits` compiles the YAML trait sets over the base relations below.
+- **Predictive traits**: :mod:`cdp.predictive` learns co-purchase rules and a next-purchase propensity model
+  in Python from the profiles' orders (collected as ISO text and doubles, so both engines hand it the same
+  values), adds their rows to ``profile_traits`` (trait set ``predictive``) and reports the holdout metrics
+  through ``save_predictive_metrics``.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pyarrow as pa
 
@@ -44,6 +49,8 @@ from cdp.engine.port import Engine
 from cdp.imports.fields import IMPORT_ROWS_SCHEMA
 from cdp.lakefs import LakeFiles
 from cdp.pipeline.standardize import StepReport
+from cdp.predictive.history import order_history
+from cdp.predictive.traits import PredictiveConfig, predict_from_history, save_metrics
 from cdp.profiles.config import ATTRIBUTE_COLUMNS, ProfileAttribute, ProfilesConfig, load_profiles_config
 from cdp.profiles.salt import local_salt
 from cdp.profiles.traits import DeclaredTrait, Relation, compile_traits, load_traits
@@ -575,6 +582,40 @@ def _rules_tables(config: ProfilesConfig) -> tuple[pa.Table, pa.Table]:
     return rules, trust_table
 
 
+_PREDICTIVE_ORDERS = f"""
+SELECT
+    profile_id, order_id, {iso_text_sql("order_time")} AS order_time,
+    CAST(order_value AS DOUBLE) AS order_value
+FROM profile_orders
+WHERE order_time IS NOT NULL
+"""
+
+_PREDICTIVE_CATEGORIES = """
+SELECT DISTINCT profile_id, order_id, category
+FROM profile_order_lines
+WHERE category IS NOT NULL AND category <> ''
+"""
+
+
+def _predictive_traits(
+    engine: Engine,
+    *,
+    as_of: datetime,
+    config: PredictiveConfig,
+    save_metrics: Callable[[dict[str, Any]], object] | None,
+) -> int:
+    """Register ``predictive_traits`` (long form without ``run_id``) from the profiles' orders; its rows."""
+    engine.create_view("predictive_orders", _PREDICTIVE_ORDERS)
+    engine.create_view("predictive_categories", _PREDICTIVE_CATEGORIES)
+    history = order_history(engine.to_arrow("predictive_orders"), engine.to_arrow("predictive_categories"))
+    rows, metrics = predict_from_history(history, as_of, config)
+    if save_metrics is not None:
+        save_metrics(metrics)
+    if rows.num_rows:
+        engine.register_arrow("predictive_traits", rows)
+    return int(rows.num_rows)
+
+
 def build_profiles(
     engine: Engine,
     inputs: ProfilesInputs,
@@ -584,10 +625,14 @@ def build_profiles(
     as_of: datetime,
     run_id: str,
     write: Callable[[LakeTable, str], int],
+    predictive: PredictiveConfig | None = None,
+    save_predictive_metrics: Callable[[dict[str, Any]], object] | None = None,
 ) -> StepReport:
     """Build the three profile tables on ``engine``; ``write(table, view)`` persists one view as a snapshot.
 
     ``as_of`` is the run's "now" (windows, recency, age, ``updated_at``): a fixed one reproduces a run.
+    ``predictive`` configures the predictive traits (default :class:`PredictiveConfig`);
+    ``save_predictive_metrics`` receives their holdout metrics.
     """
     started = time.perf_counter()
     as_of = as_utc(as_of)
@@ -676,7 +721,14 @@ def build_profiles(
     for view, sql in queries.grouped.items():
         engine.create_view(view, sql)
         engine.materialize(view)
-    engine.create_view("profile_traits_long", queries.long_form)
+    predictive_rows = _predictive_traits(
+        engine, as_of=as_of, config=predictive or PredictiveConfig(), save_metrics=save_predictive_metrics
+    )
+    report.guards["predictive_trait_rows"] = predictive_rows
+    long_form = queries.long_form
+    if predictive_rows:
+        long_form = f"{long_form}\nUNION ALL\nSELECT * FROM predictive_traits"
+    engine.create_view("profile_traits_long", long_form)
     # not sorted: tens of millions of rows at a million profiles, and sorting them doubled the step's peak
     # memory (readers by profile go through the lookup table); the profile tables are sorted by profile_id
     engine.create_view(
@@ -728,4 +780,5 @@ def build_profiles_in_lake(
         as_of=prepared.as_of,
         run_id=run_id,
         write=write,
+        save_predictive_metrics=lambda metrics: save_metrics(files, run_id, metrics),
     )

@@ -18,12 +18,14 @@ from cdp.imports.layout import IMPORTS_RAW, MANIFEST_NAME, rows_key
 from cdp.lake import RAW_EVENTS
 from cdp.lakefs import LakeFiles
 from cdp.pipeline import UnknownStepError
+from cdp.pipeline.export import check_export_config, export_step
 from cdp.pipeline.profiles import PreparedProfiles, build_profiles_in_lake, prepare_profiles
 from cdp.pipeline.resolve import DEFAULT_SCORER, DefaultScorer, resolve_in_lake
+from cdp.pipeline.segments import PreparedSegments, evaluate_segments_in_lake, prepare_segments
 from cdp.pipeline.standardize import StandardizeInputs, StepReport, standardize
 from cdp.tables import LakeTable, new_run_id, publish, snapshot_path
 
-STEPS: tuple[str, ...] = ("standardize", "resolve", "profiles")
+STEPS: tuple[str, ...] = ("standardize", "resolve", "profiles", "segments", "export")
 
 
 @dataclass(slots=True)
@@ -118,6 +120,11 @@ def run_pipeline(
     profiles: PreparedProfiles | None = None
     if "profiles" in steps:
         profiles = prepare_profiles(files, as_of=as_of, salt=salt)
+    segments: PreparedSegments | None = None
+    if "segments" in steps:
+        segments = prepare_segments(files)  # every definition validated before any step runs
+    if "export" in steps:
+        check_export_config(files)
     for step in steps:
         if on_step:
             on_step(step)
@@ -137,6 +144,23 @@ def run_pipeline(
                     run_id=run.run_id,
                     write=write,
                     import_row_files=completed_import_row_files(files),
+                )
+            )
+        elif step == "segments" and segments is not None:
+            run.steps.append(
+                evaluate_segments_in_lake(
+                    engine, files, segments, run_id=run.run_id, write=write, as_of=as_of
+                )
+            )
+        elif step == "export":
+            # this run's membership deltas when it evaluated segments, else the published memberships' run;
+            # failed deliveries do not fail the step: they are counted in its report and dead-lettered
+            run.steps.append(
+                export_step(
+                    files,
+                    run_id=run.run_id,
+                    engine=engine.name,
+                    deltas_of=run.run_id if "segments" in steps else None,
                 )
             )
         write.publish_all()

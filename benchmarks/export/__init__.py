@@ -1,0 +1,1 @@
+"""Export throughput per destination adapter (SPEC 8): ``python -m benchmarks.export``."""

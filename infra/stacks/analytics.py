@@ -1,0 +1,92 @@
+"""The analytics stack: Glue Data Catalog, Athena workgroup, analyst views and policy. Safe to redeploy.
+
+Why a stack of its own (STYLE 5, stacks by lifecycle): the catalog and the workgroup change with the
+analysts' needs (a view, a table column, the scan cutoff), on a rhythm of their own, and none of it should
+redeploy the pipeline's jobs or the ingestion API. It holds no lake data: the tables are definitions over the
+data stack's bucket (by its exports), the views are SQL. It does hold two retained buckets, query results
+(expiring within days) and their access logs, kept with the workgroup that writes them (see
+:mod:`infra.components.analytics` for why results are not a lake prefix).
+
+Deleting the stack removes the database, its table definitions and the workgroup; the lake is untouched and a
+redeploy recreates them, after which ``scripts/sync_glue_catalog.py`` points each table at its published
+snapshot again. The pipeline finds the database by its name, ``cdp_<stage>``; nothing imports this stack.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Fn, Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from cdp.query.glue_tables import ANALYST_TABLES, catalog_tables, database_name
+from cdp.query.views import ANALYST_VIEWS
+from infra.components.analytics import AnalystAccess, AnalyticsCatalog, AnalyticsSettings, AthenaWorkgroup
+from infra.stacks.data import DataExports
+
+
+class CdpAnalyticsStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: str,
+        data: DataExports,
+        settings: AnalyticsSettings,
+        **stack_options: Any,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            stack_name=f"cdp-{stage}-analytics",
+            description=f"CDP {stage}: Glue Data Catalog, Athena workgroup, analyst views and policy",
+            **stack_options,
+        )
+        lake_bucket = s3.Bucket.from_bucket_attributes(
+            self,
+            "Lake",
+            bucket_arn=Fn.import_value(data.lake_bucket_arn),
+            bucket_name=Fn.import_value(data.lake_bucket_name),
+        )
+        key = kms.Key.from_key_arn(self, "DataKey", Fn.import_value(data.data_key_arn))
+        self.catalog = AnalyticsCatalog(
+            self,
+            "Catalog",
+            database_name=database_name(stage),
+            tables=catalog_tables(
+                lake_uri=f"s3://{lake_bucket.bucket_name}",
+                raw_events_first_day=settings.raw_events_first_day,
+            ),
+        )
+        self.workgroup = AthenaWorkgroup(
+            self,
+            "Athena",
+            name=f"cdp-{stage}",
+            database_name=self.catalog.database_name,
+            key=key,
+            settings=settings,
+            views=ANALYST_VIEWS,
+        )
+        self.analysts = AnalystAccess(
+            self,
+            "Analysts",
+            policy_name=f"cdp-{stage}-analyst",
+            lake_bucket=lake_bucket,
+            key=key,
+            catalog=self.catalog,
+            workgroup=self.workgroup,
+            tables=ANALYST_TABLES,
+            views=ANALYST_VIEWS,
+        )
+        CfnOutput(self, "DatabaseName", value=self.catalog.database_name, description="Glue database")
+        CfnOutput(self, "WorkGroupName", value=self.workgroup.workgroup.ref, description="Athena workgroup")
+        CfnOutput(self, "QueryResultsBucketName", value=self.workgroup.results.bucket.bucket_name)
+        CfnOutput(
+            self,
+            "AnalystPolicyArn",
+            value=self.analysts.policy.managed_policy_arn,
+            description="Attach to the analysts' permission set or role",
+        )
