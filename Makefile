@@ -88,7 +88,7 @@ bench-profiles: setup
 bench-queries: setup
 	$(BIN)/python -m benchmarks.queries
 
-# Lookup p50/p99 through the handler on SQLite and moto DynamoDB beside raw reads, loader profiles/s, 100k (≈ 15 min)
+# Lookup p50/p99 through the handler on SQLite and moto DynamoDB beside raw reads, loader profiles/s, 100k (≈ 26 min)
 .PHONY: bench-lookup
 bench-lookup: setup
 	$(BIN)/python -m benchmarks.lookup

@@ -39,6 +39,7 @@ def test_demo_runs_the_pipeline_and_its_numbers_match_the_lake(lake: Path) -> No
         f"{app_events + 1:,} events and {imported:,} imported rows ({quarantined:,} quarantined) "
         f"became {records:,} standardized identity records and {profiles:,} profiles"
     ) in result.stdout
+    assert f"the real-time lookup store holds {profiles:,} profiles" in result.stdout
     [accuracy] = re.findall(r"pairwise precision ([0-9.]+), recall ([0-9.]+)", result.stdout)
     assert float(accuracy[0]) >= 0.99
     assert float(accuracy[1]) >= 0.9

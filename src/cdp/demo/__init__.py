@@ -5,7 +5,7 @@
 2. start the local API on the real Lambda handler and send the app events with ``segment-analytics-python``
    (only the host changed), plus one half-bad batch to show partial acceptance;
 3. import the three files with their mappings (bad rows to quarantine);
-4. run the pipeline on DuckDB (standardize, resolve, profiles, segments, export);
+4. run the pipeline on DuckDB (standardize, resolve, profiles, segments, export, lookup);
 5. show what landed with the Athena SQL an analyst would run;
 6. show who is who: profiles by the rule that joined them, what the guards blocked, and pairwise precision
    and recall against the generator's ``truth.csv``;
@@ -153,7 +153,7 @@ def run_demo(settings: IngestionSettings, *, console: Console, people: int = DEM
             f"quarantined {report.rows_rejected:>4,}"
         )
 
-    console.rule("[bold]4. the pipeline runs on DuckDB: standardize, resolve, profiles, segments, export")
+    console.rule("[bold]4. the pipeline on DuckDB: standardize, resolve, profiles, segments, export, lookup")
     installed = _install_example_segments(lake)
     console.print(f"segment definitions in segments/definitions/: {installed}")
     engine = DuckDbEngine()
@@ -162,7 +162,7 @@ def run_demo(settings: IngestionSettings, *, console: Console, people: int = DEM
         run = run_pipeline(
             LakeFiles(lake.root),
             engine,
-            steps=["standardize", "resolve", "profiles", "segments", "export"],
+            steps=["standardize", "resolve", "profiles", "segments", "export", "lookup"],
             as_of=datetime.combine(AS_OF, time(23, 59, 59), tzinfo=UTC),
         )
     finally:
@@ -244,6 +244,13 @@ def run_demo(settings: IngestionSettings, *, console: Console, people: int = DEM
     console.print(
         f"delivered {export.rows['deliveries_sent']:,} membership changes of {export.guards['segments']} "
         f"segments to their destinations (exports/<destination>/ in the lake); held back: {held or 'none'}"
+    )
+
+    lookup = next(step for step in run.steps if step.step == "lookup")
+    console.print(
+        f"the real-time lookup store holds {lookup.rows['profile_lookup']:,} profiles: "
+        f"cdp lookup-keys add me --lake {lake.root}, then cdp serve --lake {lake.root} and "
+        "GET /v1/profiles?email=… with header x-api-key"
     )
 
     records = _count(lake, "identity_records")

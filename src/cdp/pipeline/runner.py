@@ -19,13 +19,14 @@ from cdp.lake import RAW_EVENTS
 from cdp.lakefs import LakeFiles
 from cdp.pipeline import UnknownStepError
 from cdp.pipeline.export import check_export_config, export_step
+from cdp.pipeline.lookup import lookup_step
 from cdp.pipeline.profiles import PreparedProfiles, build_profiles_in_lake, prepare_profiles
 from cdp.pipeline.resolve import DEFAULT_SCORER, DefaultScorer, resolve_in_lake
 from cdp.pipeline.segments import PreparedSegments, evaluate_segments_in_lake, prepare_segments
 from cdp.pipeline.standardize import StandardizeInputs, StepReport, standardize
 from cdp.tables import LakeTable, new_run_id, publish, snapshot_path
 
-STEPS: tuple[str, ...] = ("standardize", "resolve", "profiles", "segments", "export")
+STEPS: tuple[str, ...] = ("standardize", "resolve", "profiles", "segments", "export", "lookup")
 
 
 @dataclass(slots=True)
@@ -163,5 +164,9 @@ def run_pipeline(
                     deltas_of=run.run_id if "segments" in steps else None,
                 )
             )
+        elif step == "lookup":
+            # the real-time lookup store from the published profiles (SQLite locally; on AWS the
+            # orchestrator invokes the loader Lambda into DynamoDB instead)
+            run.steps.append(lookup_step(files, run_id=run.run_id, engine=engine.name))
         write.publish_all()
     return run
