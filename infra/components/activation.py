@@ -35,8 +35,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from aws_cdk import Aws, Duration, RemovalPolicy, Stack
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -45,7 +43,6 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -53,6 +50,7 @@ from cdp.activation.config import DESTINATIONS_PATH, SUPPRESSION_PATH
 from cdp.segments.definition import DEFINITIONS_DIR
 from cdp.tables import DELIVERIES, PROFILES, SEGMENT_MEMBERSHIPS
 from infra.compliance import acknowledge_nag, cfn, ignore_cfn_lint, nag_resource, skip_checkov
+from infra.components.alarms import AlarmTopic
 
 HANDLER = "lambdas.export.handler.lambda_handler"
 #: what the function reads: published snapshots, definitions, and its own config and ledger
@@ -385,7 +383,7 @@ class ExportFunction(Construct):
         )
 
 
-class ActivationAlarms(Construct):
+class ActivationAlarms(AlarmTopic):
     """Dead letters waiting (export or consumers), the function failing or throttled: one KMS topic."""
 
     def __init__(
@@ -398,29 +396,10 @@ class ActivationAlarms(Construct):
         key: kms.IKey,
         alarm_email: str | None,
     ) -> None:
-        super().__init__(scope, construct_id)
-        self.topic = sns.Topic(
-            self, "Topic", display_name="CDP activation alarms", master_key=key, enforce_ssl=True
+        super().__init__(
+            scope, construct_id, display_name="CDP activation alarms", key=key, alarm_email=alarm_email
         )
-        if alarm_email:
-            self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
-        action = actions.SnsAction(self.topic)
-        self.alarms: list[cloudwatch.Alarm] = []
-
-        def alarm(name: str, metric: cloudwatch.IMetric, description: str) -> None:
-            created = cloudwatch.Alarm(
-                self,
-                name,
-                metric=metric,
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                alarm_description=description,
-            )
-            created.add_alarm_action(action)
-            created.add_ok_action(action)
-            self.alarms.append(created)
+        alarm = self.alarm
 
         alarm(
             "ExportDeadLetters",

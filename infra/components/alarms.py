@@ -29,7 +29,47 @@ class AlarmThresholds:
     delivery_freshness_seconds: int = 900
 
 
-class IngestionAlarms(Construct):
+class AlarmTopic(Construct):
+    """One KMS-encrypted SNS topic for a path's alarms (e-mail subscribed when given), and :meth:`alarm`:
+    every alarm pages on one breaching period of five minutes and says when it is OK again. The path's
+    constructs subclass it, so the topic and alarms keep their construct ids (``Topic``, the alarm name)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        display_name: str,
+        key: kms.IKey,
+        alarm_email: str | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.topic = sns.Topic(self, "Topic", display_name=display_name, master_key=key, enforce_ssl=True)
+        if alarm_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+        self._action = actions.SnsAction(self.topic)
+        self.alarms: list[cloudwatch.Alarm] = []
+
+    def alarm(
+        self, name: str, metric: cloudwatch.IMetric, description: str, *, threshold: float = 1
+    ) -> cloudwatch.Alarm:
+        created = cloudwatch.Alarm(
+            self,
+            name,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        created.add_alarm_action(self._action)
+        created.add_ok_action(self._action)
+        self.alarms.append(created)
+        return created
+
+
+class IngestionAlarms(AlarmTopic):
     def __init__(
         self,
         scope: Construct,
@@ -41,29 +81,12 @@ class IngestionAlarms(Construct):
         thresholds: AlarmThresholds,
         alarm_email: str | None,
     ) -> None:
-        super().__init__(scope, construct_id)
-        self.topic = sns.Topic(
-            self, "Topic", display_name="CDP ingestion alarms", master_key=key, enforce_ssl=True
+        super().__init__(
+            scope, construct_id, display_name="CDP ingestion alarms", key=key, alarm_email=alarm_email
         )
-        if alarm_email:
-            self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
-        action = actions.SnsAction(self.topic)
-        self.alarms: list[cloudwatch.Alarm] = []
 
         def alarm(name: str, metric: cloudwatch.IMetric, threshold: float, description: str) -> None:
-            created = cloudwatch.Alarm(
-                self,
-                name,
-                metric=metric,
-                threshold=threshold,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                alarm_description=description,
-            )
-            created.add_alarm_action(action)
-            created.add_ok_action(action)
-            self.alarms.append(created)
+            self.alarm(name, metric, description, threshold=threshold)
 
         alarm(
             "DeadLetters",

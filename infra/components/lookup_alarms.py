@@ -13,13 +13,11 @@ from dataclasses import dataclass
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from infra.components.alarms import AlarmTopic
 from infra.components.profile_lookup import LookupLoader, ProfileLookupApi
 
 _FIVE_MINUTES = Duration.minutes(5)
@@ -31,7 +29,7 @@ class LookupAlarmThresholds:
     read_throttles_per_5_minutes: int = 10
 
 
-class LookupAlarms(Construct):
+class LookupAlarms(AlarmTopic):
     def __init__(
         self,
         scope: Construct,
@@ -44,29 +42,12 @@ class LookupAlarms(Construct):
         thresholds: LookupAlarmThresholds,
         alarm_email: str | None,
     ) -> None:
-        super().__init__(scope, construct_id)
-        self.topic = sns.Topic(
-            self, "Topic", display_name="CDP profile lookup alarms", master_key=key, enforce_ssl=True
+        super().__init__(
+            scope, construct_id, display_name="CDP profile lookup alarms", key=key, alarm_email=alarm_email
         )
-        if alarm_email:
-            self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
-        action = actions.SnsAction(self.topic)
-        self.alarms: list[cloudwatch.Alarm] = []
 
         def alarm(name: str, metric: cloudwatch.IMetric, threshold: float, description: str) -> None:
-            created = cloudwatch.Alarm(
-                self,
-                name,
-                metric=metric,
-                threshold=threshold,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                alarm_description=description,
-            )
-            created.add_alarm_action(action)
-            created.add_ok_action(action)
-            self.alarms.append(created)
+            self.alarm(name, metric, description, threshold=threshold)
 
         alarm(
             "Api5xx",

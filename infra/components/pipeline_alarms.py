@@ -17,16 +17,14 @@ from collections.abc import Sequence
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.compliance import cfn
+from infra.components.alarms import AlarmTopic
 from infra.components.batch_import import BatchImport
 from infra.components.glue_jobs import LakeGlueJob
 
@@ -34,7 +32,7 @@ _FIVE_MINUTES = Duration.minutes(5)
 GLUE_FAILED_STATES = ("FAILED", "TIMEOUT", "ERROR")
 
 
-class PipelineAlarms(Construct):
+class PipelineAlarms(AlarmTopic):
     def __init__(
         self,
         scope: Construct,
@@ -46,29 +44,10 @@ class PipelineAlarms(Construct):
         key: kms.IKey,
         alarm_email: str | None,
     ) -> None:
-        super().__init__(scope, construct_id)
-        self.topic = sns.Topic(
-            self, "Topic", display_name="CDP pipeline alarms", master_key=key, enforce_ssl=True
+        super().__init__(
+            scope, construct_id, display_name="CDP pipeline alarms", key=key, alarm_email=alarm_email
         )
-        if alarm_email:
-            self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
-        action = actions.SnsAction(self.topic)
-        self.alarms: list[cloudwatch.Alarm] = []
-
-        def alarm(name: str, metric: cloudwatch.IMetric, description: str) -> None:
-            created = cloudwatch.Alarm(
-                self,
-                name,
-                metric=metric,
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                alarm_description=description,
-            )
-            created.add_alarm_action(action)
-            created.add_ok_action(action)
-            self.alarms.append(created)
+        alarm = self.alarm
 
         def depth(queue: sqs.IQueue) -> cloudwatch.IMetric:
             return queue.metric_approximate_number_of_messages_visible(

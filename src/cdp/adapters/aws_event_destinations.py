@@ -87,6 +87,24 @@ class _EventDestination:
     def body(self, change: MembershipChange) -> str:
         return orjson.dumps(segment_event(change, self._include)).decode()
 
+    def batch_entries(
+        self, changes: Sequence[MembershipChange], *, body_key: str, fifo: bool
+    ) -> list[dict[str, Any]]:
+        """SNS PublishBatch and SQS SendMessageBatch entries (they differ in the body's key only): ids are
+        the change's index, FIFO groups by profile and deduplicates on the change's event id."""
+        entries = []
+        for index, change in enumerate(changes):
+            entry: dict[str, Any] = {
+                "Id": str(index),
+                body_key: self.body(change),
+                "MessageAttributes": _attributes(change),
+            }
+            if fifo:
+                entry["MessageGroupId"] = change.profile_id
+                entry["MessageDeduplicationId"] = change.event_id
+            entries.append(entry)
+        return entries
+
 
 class SnsTopicDestination(_EventDestination):
     def __init__(
@@ -108,17 +126,7 @@ class SnsTopicDestination(_EventDestination):
         check_batch(changes, self.limits.max_batch_size)
         if not changes:
             return []
-        entries = []
-        for index, change in enumerate(changes):
-            entry: dict[str, Any] = {
-                "Id": str(index),
-                "Message": self.body(change),
-                "MessageAttributes": _attributes(change),
-            }
-            if self._fifo:
-                entry["MessageGroupId"] = change.profile_id
-                entry["MessageDeduplicationId"] = change.event_id
-            entries.append(entry)
+        entries = self.batch_entries(changes, body_key="Message", fifo=self._fifo)
         with translated(f"sns PublishBatch {self._topic_arn}"):
             response = self._client().publish_batch(
                 TopicArn=self._topic_arn, PublishBatchRequestEntries=entries
@@ -146,17 +154,7 @@ class SqsQueueDestination(_EventDestination):
         check_batch(changes, self.limits.max_batch_size)
         if not changes:
             return []
-        entries = []
-        for index, change in enumerate(changes):
-            entry: dict[str, Any] = {
-                "Id": str(index),
-                "MessageBody": self.body(change),
-                "MessageAttributes": _attributes(change),
-            }
-            if self._fifo:
-                entry["MessageGroupId"] = change.profile_id
-                entry["MessageDeduplicationId"] = change.event_id
-            entries.append(entry)
+        entries = self.batch_entries(changes, body_key="MessageBody", fifo=self._fifo)
         with translated(f"sqs SendMessageBatch {self._queue_url}"):
             response = self._client().send_message_batch(QueueUrl=self._queue_url, Entries=entries)
         return _batch_outcomes(changes, response.get("Successful", []), response.get("Failed", []))
