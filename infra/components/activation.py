@@ -51,6 +51,7 @@ from cdp.segments.definition import DEFINITIONS_DIR
 from cdp.tables import DELIVERIES, PROFILES, SEGMENT_MEMBERSHIPS
 from infra.compliance import acknowledge_nag, cfn, ignore_cfn_lint, nag_resource, skip_checkov
 from infra.components.alarms import AlarmTopic
+from infra.components.functions import function_logs_and_role
 
 HANDLER = "lambdas.export.handler.lambda_handler"
 #: what the function reads: published snapshots, definitions, and its own config and ledger
@@ -230,21 +231,14 @@ class ExportFunction(Construct):
             "This queue is itself the dead-letter queue of the export (changes that failed after every "
             "attempt); an operator drains it after fixing the cause, so a queue behind it adds nothing.",
         )
-        function_logs = logs.LogGroup(
+        function_logs, role = function_logs_and_role(
             self,
-            "FunctionLogs",
-            log_group_name=f"{log_group_prefix}lambda/export",
-            encryption_key=key,
-            retention=log_retention,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        role = iam.Role(
-            self,
-            "FunctionRole",
+            name="export",
             description="The export function: read profiles and memberships, deliver to segment destinations",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            key=key,
+            log_group_prefix=log_group_prefix,
+            log_retention=log_retention,
         )
-        function_logs.grant_write(role)
         statements = [
             iam.PolicyStatement(
                 sid="SubscribeContactsToSegmentTopics",

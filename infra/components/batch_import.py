@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -38,6 +38,7 @@ from constructs import Construct
 from cdp.imports.landing import IMPORT_FAILURES, LANDING, MAPPINGS
 from cdp.imports.layout import IMPORT_ROWS, IMPORTS_RAW, QUARANTINE_IMPORTS
 from infra.compliance import acknowledge_nag, cfn, ignore_cfn_lint, skip_checkov
+from infra.components.functions import function_logs_and_role
 from infra.components.glue_jobs import GlueJobSizing, GlueRuntime, LakeAccess, LakeGlueJob, grant_lake_access
 
 HANDLER = "lambdas.imports.handler.lambda_handler"
@@ -118,21 +119,14 @@ class BatchImport(Construct):
             "This queue is itself the dead-letter queue of the upload rule's target (events EventBridge "
             "could not deliver to the function); a dead-letter queue of it would only move the alarm.",
         )
-        function_logs = logs.LogGroup(
+        function_logs, role = function_logs_and_role(
             self,
-            "FunctionLogs",
-            log_group_name=f"{log_group_prefix}lambda/import",
-            encryption_key=key,
-            retention=log_retention,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        role = iam.Role(
-            self,
-            "FunctionRole",
+            name="import",
             description="The import function: uploads, mappings and import zones of the lake; its Glue job",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            key=key,
+            log_group_prefix=log_group_prefix,
+            log_retention=log_retention,
         )
-        function_logs.grant_write(role)
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="StartTheImportJobForLargeFiles",

@@ -31,6 +31,7 @@ from constructs import Construct
 from cdp.ingestion.service import CALLS
 from infra.compliance import acknowledge_nag, cfn, ignore_cfn_lint, skip_checkov
 from infra.components.delivery import EventDeliveryStream
+from infra.components.functions import function_logs_and_role
 
 HANDLER = "lambdas.ingest.handler.lambda_handler"
 
@@ -90,21 +91,14 @@ class IngestionApi(Construct):
             "This queue is itself the dead-letter queue of the ingest function (asynchronous invocations); "
             "a dead-letter queue of a dead-letter queue would only move the alarm.",
         )
-        function_logs = logs.LogGroup(
+        function_logs, role = function_logs_and_role(
             self,
-            "FunctionLogs",
-            log_group_name=f"{log_group_prefix}lambda/ingest",
-            encryption_key=key,
-            retention=log_retention,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        role = iam.Role(
-            self,
-            "FunctionRole",
+            name="ingest",
             description="The ingest function: put to its two delivery streams, read write-key hashes",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            key=key,
+            log_group_prefix=log_group_prefix,
+            log_retention=log_retention,
         )
-        function_logs.grant_write(role)
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="PutEventsAndRejections",

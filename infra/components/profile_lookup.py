@@ -38,6 +38,7 @@ from constructs import Construct
 
 from cdp.adapters.aws_dynamodb_profiles import PARTITION_KEY, SORT_KEY
 from infra.compliance import acknowledge_nag, cfn, ignore_cfn_lint, nag_resource, skip_checkov
+from infra.components.functions import function_logs_and_role
 from infra.components.ingestion_api import ApiThrottle, _AccessLogSettings
 
 HANDLER = "lambdas.lookup.handler.lambda_handler"
@@ -109,21 +110,14 @@ class ProfileLookupApi(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
 
-        function_logs = logs.LogGroup(
+        function_logs, role = function_logs_and_role(
             self,
-            "FunctionLogs",
-            log_group_name=f"{log_group_prefix}lambda/lookup",
-            encryption_key=key,
-            retention=log_retention,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        role = iam.Role(
-            self,
-            "FunctionRole",
+            name="lookup",
             description="The lookup function: read profile documents and identifier items of its table",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            key=key,
+            log_group_prefix=log_group_prefix,
+            log_retention=log_retention,
         )
-        function_logs.grant_write(role)
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadProfilesAndTheirIdentifiers",
@@ -254,21 +248,14 @@ class LookupLoader(Construct):
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
-        function_logs = logs.LogGroup(
+        function_logs, role = function_logs_and_role(
             self,
-            "FunctionLogs",
-            log_group_name=f"{log_group_prefix}lambda/lookup-loader",
-            encryption_key=key,
-            retention=log_retention,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        role = iam.Role(
-            self,
-            "FunctionRole",
+            name="lookup-loader",
             description="The lookup loader: read published profiles and memberships, replace the table",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            key=key,
+            log_group_prefix=log_group_prefix,
+            log_retention=log_retention,
         )
-        function_logs.grant_write(role)
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="ReplaceTheLookupTable",
