@@ -3,9 +3,11 @@
 
 Thin by design (STYLE 7): the step is ``cdp.pipeline.profiles``, the same code ``cdp run --steps profiles``
 runs on DuckDB; survivorship rules and trait files come from the lake's ``profiles/config/``. Job parameters:
-``--lake_uri s3://<lake bucket>``, ``--salt_secret_arn`` (required: the Secrets Manager secret holding the
-pseudonymization salt, read here and nowhere else), optionally ``--run_id`` and ``--as_of`` (ISO-8601 with an
-offset, e.g. ``2026-03-31T00:00:00Z``: the reference time of windows and recency; default now).
+``--lake_uri s3://<lake bucket>``, ``--pseudonymized_root s3://<zone bucket>/pseudonymized`` (the analysts'
+zone, a bucket with its own key, where ``profiles_pseudonymized`` is written), ``--salt_secret_arn``
+(required: the Secrets Manager secret holding the pseudonymization salt), optionally ``--run_id`` and
+``--as_of`` (ISO-8601 with an offset, e.g. ``2026-03-31T00:00:00Z``: the reference time of windows and
+recency; default now).
 """
 
 from __future__ import annotations

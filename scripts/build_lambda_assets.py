@@ -28,7 +28,11 @@ makes its first client.
   (pinned to 20.0.0 like ``imports``, same reason), ~132 MiB unzipped.
 * ``export``: the activation function (``cdp export`` on AWS): the lookup-loader set plus PyYAML
   (destinations and segment definitions), pyarrow pinned the same way; boto3 (SES, SNS, SQS, EventBridge,
-  End User Messaging, S3) comes from the runtime.
+  End User Messaging, S3) comes from the runtime. The privacy API and its worker (``lambdas/privacy``) run
+  on this same folder (``PRIVACY_ASSETS``): the worker reads and rewrites Parquet, JSON lines and CSV
+  (pyarrow), the destinations (PyYAML) and normalizes identifiers (phonenumbers, email-validator), which is
+  exactly this set, so one ~135 MiB asset is uploaded for both instead of a second copy
+  (``tests/integration/test_privacy_api.py`` checks the worker imports nothing else).
 
 Glue library (``build/glue/cdp-glue.zip``): src/cdp as a zip for the jobs' ``--extra-py-files`` (pure
 Python; Spark puts a ``.zip`` on the driver's and executors' path). Third-party modules come from PyPI
@@ -161,6 +165,9 @@ LAMBDA_ASSETS = {
         ),
     )
 }
+
+#: functions that run on another function's asset, because they import exactly its wheels (docstring)
+PRIVACY_ASSETS = {"privacy-api": "export", "privacy-worker": "export"}
 
 #: the Glue jobs' library and the third-party modules they import (Glue 5.1 provides Spark, pandas, numpy)
 GLUE_LIBRARY = BUILD / "glue" / "cdp-glue.zip"

@@ -21,6 +21,7 @@ from cdp.ingestion.records import RawEventRecord, iso_utc
 from cdp.lake import LocalLake
 from cdp.lakefs import LakeFiles
 from cdp.tables import (
+    CONSENT,
     EVENTS,
     IDENTITY_HISTORY,
     IDENTITY_LINKS,
@@ -123,6 +124,26 @@ def memberships() -> list[dict[str, Any]]:
     ]
 
 
+def consent_decisions() -> list[dict[str, Any]]:
+    """p-000 granted e-mail in the app, then withdrew it in the CRM; p-001 granted ads on the banner."""
+    decisions = [
+        ("p-000", "email", True, datetime(2026, 1, 10, 3, tzinfo=UTC), "app", "event", "m-identify", False),
+        ("p-000", "email", False, datetime(2026, 2, 1, 3, tzinfo=UTC), "crm", "import", "crm:C1", True),
+        ("p-001", "ads", True, datetime(2026, 2, 15, 3, tzinfo=UTC), "app", "event", "m-consent", True),
+    ]
+    names = (
+        "profile_id",
+        "purpose",
+        "granted",
+        "decided_at",
+        "source_id",
+        "origin",
+        "record_id",
+        "is_latest",
+    )
+    return [{**dict(zip(names, decision, strict=True)), "run_id": RUN_2} for decision in decisions]
+
+
 def raw_events() -> list[RawEventRecord]:
     records = []
     for day_index, dt in enumerate(DAYS):
@@ -179,6 +200,7 @@ def build_analytics_lake(root: Path) -> LocalLake:
         RUN_2,
     )
     write_snapshot(files, PROFILES_PSEUDONYMIZED, scored_profiles(), RUN_2)
+    write_snapshot(files, CONSENT, consent_decisions(), RUN_2)
     write_snapshot(files, SEGMENT_MEMBERSHIPS, memberships(), RUN_2)
     write_snapshot(
         files,

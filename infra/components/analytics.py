@@ -6,15 +6,22 @@ and the analyst policy.
   the pipeline moves it to each published snapshot (``cdp.adapters.glue_catalog``). A deploy that changes a
   table writes that initial location back: re-point with ``scripts/sync_glue_catalog.py`` (docs/deploy.md).
 * :class:`AthenaWorkgroup`: workgroup ``cdp-<stage>`` on engine version 3 with its configuration enforced
-  (clients cannot choose another result location or drop encryption), results SSE-KMS with the platform
-  key, a bytes-scanned cutoff per query and CloudWatch query metrics; the analyst views as named queries,
-  their SQL read from ``src/cdp/query/views/`` (the same files ``cdp query`` registers).
+  (clients cannot choose another result location or drop encryption), results SSE-KMS with the
+  pseudonymized zone's key (the analysts' key: results are copies of what analysts may read), a
+  bytes-scanned cutoff per query and CloudWatch query metrics; the analyst views as named queries, their SQL
+  read from ``src/cdp/query/views/`` (the same files ``cdp query`` registers).
 * :class:`AnalystAccess`: the managed policy ``cdp-<stage>-analyst`` (SPEC 4): the workgroup, and the Glue
   definitions and S3 objects of :data:`cdp.query.glue_tables.ANALYST_TABLES` and the views, nothing else.
+  The pseudonymized tables are read from the zone's own bucket with the zone's key. The other analyst tables
+  hold no personal data but live in the lake (profile, record and segment ids, order lines), so the policy
+  also has ``kms:Decrypt`` on the lake's key: through S3 only, and only for the lake bucket's encryption
+  context or those tables' objects. With S3 bucket keys that context is the bucket, so the key grant alone
+  would open any lake object: what keeps analysts to those tables is that ``s3:GetObject`` names their
+  prefixes and nothing else (docs/analysts.md, "Who can see what", states the trade-off).
 
 **Query results get a bucket of their own**, not a lake prefix, hardened like the lake (SSE-KMS with the
-platform key and bucket keys, Block Public Access, TLS 1.2+ only, versioned, server access logs into a log
-bucket of its own), because:
+zone's key and bucket keys, Block Public Access, TLS 1.2+ only, versioned, server access logs into a log
+bucket of its own, which is under the platform key: the one the logging service may use), because:
 
 - results are copies of whatever a query selected, possibly personal data, and should live days, not as long
   as the lake's zones: the bucket expires them after ``results_days`` (noncurrent versions after a day);
@@ -183,6 +190,7 @@ class QueryResultsBucket(Construct):
         construct_id: str,
         *,
         key: kms.IKey,
+        access_log_key: kms.IKey,
         results_days: int,
         access_log_days: int,
     ) -> None:
@@ -190,7 +198,7 @@ class QueryResultsBucket(Construct):
         self.access_logs = _hardened_bucket(
             self,
             "AccessLogs",
-            key=key,
+            key=access_log_key,
             expiry=s3.LifecycleRule(id="expire-access-logs", expiration=Duration.days(access_log_days)),
         )
         skip_checkov(
@@ -199,7 +207,8 @@ class QueryResultsBucket(Construct):
             "This bucket is the server-access-log target of the Athena result bucket; logging it into itself "
             "would log every log delivery, and a second log bucket would only move the question.",
         )
-        # a key-less reference, so CDK adds no key grant of its own for the logging service (DataKey has one)
+        # a key-less reference, so CDK adds no key grant of its own for the logging service (DataKey has one,
+        # and the log bucket is under the platform key for it)
         log_target = s3.Bucket.from_bucket_attributes(
             self,
             "AccessLogTarget",
@@ -242,6 +251,7 @@ class AthenaWorkgroup(Construct):
         name: str,
         database_name: str,
         key: kms.IKey,
+        access_log_key: kms.IKey,
         settings: AnalyticsSettings,
         views: Sequence[AnalystView],
     ) -> None:
@@ -251,6 +261,7 @@ class AthenaWorkgroup(Construct):
             self,
             "QueryResults",
             key=key,
+            access_log_key=access_log_key,
             results_days=settings.results_days,
             access_log_days=settings.access_log_days,
         )
@@ -320,7 +331,10 @@ _GLUE_READ_ACTIONS = [
 
 
 class AnalystAccess(Construct):
-    """``cdp-<stage>-analyst``: a managed policy to attach to the analysts' SSO permission set or role."""
+    """``cdp-<stage>-analyst``: a managed policy to attach to the analysts' SSO permission set or role.
+
+    ``tables`` under ``zone_prefix`` are read from ``zone_bucket`` with ``zone_key`` (which also encrypts the
+    workgroup's results); the others from the lake with ``lake_key``, decrypt only (module docstring)."""
 
     def __init__(
         self,
@@ -329,7 +343,10 @@ class AnalystAccess(Construct):
         *,
         policy_name: str,
         lake_bucket: s3.IBucket,
-        key: kms.IKey,
+        lake_key: kms.IKey,
+        zone_prefix: str,
+        zone_bucket: s3.IBucket,
+        zone_key: kms.IKey,
         catalog: AnalyticsCatalog,
         workgroup: AthenaWorkgroup,
         tables: Sequence[LakeTable],
@@ -337,71 +354,107 @@ class AnalystAccess(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         results = workgroup.results.bucket
-        prefixes = [f"{table.prefix}/" for table in tables]
+        zone_prefixes = [f"{t.prefix}/" for t in tables if t.prefix.startswith(f"{zone_prefix}/")]
+        lake_prefixes = [f"{t.prefix}/" for t in tables if f"{t.prefix}/" not in zone_prefixes]
+        via_s3 = {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}
+        statements = [
+            iam.PolicyStatement(
+                sid="RunQueriesInTheWorkgroup", actions=_ATHENA_QUERY_ACTIONS, resources=[workgroup.arn]
+            ),
+            iam.PolicyStatement(sid="ChooseTheWorkgroup", actions=["athena:ListWorkGroups"], resources=["*"]),
+            iam.PolicyStatement(
+                sid="ReadTheAnalystTableDefinitions",
+                actions=_GLUE_READ_ACTIONS,
+                resources=[
+                    catalog.catalog_arn,
+                    catalog.database_arn,
+                    *(catalog.table_arn(table.name) for table in tables),
+                    *(catalog.table_arn(view.name) for view in views),
+                ],
+            ),
+            # the pseudonymized zone: its own bucket, its own key
+            iam.PolicyStatement(
+                sid="ListThePseudonymizedTablePrefixes",
+                actions=["s3:ListBucket"],
+                resources=[zone_bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in zone_prefixes]}},
+            ),
+            iam.PolicyStatement(
+                sid="ReadThePseudonymizedTables",
+                actions=["s3:GetObject"],
+                resources=[zone_bucket.arn_for_objects(f"{prefix}*") for prefix in zone_prefixes],
+            ),
+            iam.PolicyStatement(
+                sid="DecryptTheZoneAndEncryptResultsThroughS3",
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[zone_key.key_arn],
+                conditions={"StringEquals": via_s3},
+            ),
+        ]
+        if lake_prefixes:
+            statements += [
+                # the analyst tables of the lake: ids and order lines, no personal data (ANALYST_TABLES)
+                iam.PolicyStatement(
+                    sid="ListTheAnalystLakeTablePrefixes",
+                    actions=["s3:ListBucket"],
+                    resources=[lake_bucket.bucket_arn],
+                    conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in lake_prefixes]}},
+                ),
+                iam.PolicyStatement(
+                    sid="ReadTheAnalystLakeTables",
+                    actions=["s3:GetObject"],
+                    resources=[lake_bucket.arn_for_objects(f"{prefix}*") for prefix in lake_prefixes],
+                ),
+                iam.PolicyStatement(
+                    sid="DecryptTheAnalystLakeTablesThroughS3",
+                    actions=["kms:Decrypt"],
+                    resources=[lake_key.key_arn],
+                    conditions={
+                        "StringEquals": via_s3,
+                        # the bucket (S3 bucket keys) or, for an object written without one, the object
+                        "StringLike": {
+                            "kms:EncryptionContext:aws:s3:arn": [
+                                lake_bucket.bucket_arn,
+                                *(lake_bucket.arn_for_objects(f"{prefix}*") for prefix in lake_prefixes),
+                            ]
+                        },
+                    },
+                ),
+            ]
+        statements += [
+            iam.PolicyStatement(
+                sid="FindTheResultBucket",
+                actions=["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
+                resources=[results.bucket_arn],
+            ),
+            iam.PolicyStatement(
+                sid="ReadAndWriteQueryResults",
+                actions=[
+                    "s3:GetObject",
+                    "s3:PutObject",
+                    "s3:AbortMultipartUpload",
+                    "s3:ListMultipartUploadParts",
+                ],
+                resources=[results.arn_for_objects("*")],
+            ),
+        ]
         self.policy = iam.ManagedPolicy(
             self,
             "Policy",
             managed_policy_name=policy_name,
             description="CDP analysts: Athena in the stage's workgroup over pseudonymized tables and views",
-            statements=[
-                iam.PolicyStatement(
-                    sid="RunQueriesInTheWorkgroup", actions=_ATHENA_QUERY_ACTIONS, resources=[workgroup.arn]
-                ),
-                iam.PolicyStatement(
-                    sid="ChooseTheWorkgroup", actions=["athena:ListWorkGroups"], resources=["*"]
-                ),
-                iam.PolicyStatement(
-                    sid="ReadTheAnalystTableDefinitions",
-                    actions=_GLUE_READ_ACTIONS,
-                    resources=[
-                        catalog.catalog_arn,
-                        catalog.database_arn,
-                        *(catalog.table_arn(table.name) for table in tables),
-                        *(catalog.table_arn(view.name) for view in views),
-                    ],
-                ),
-                iam.PolicyStatement(
-                    sid="ListTheAnalystTablePrefixes",
-                    actions=["s3:ListBucket"],
-                    resources=[lake_bucket.bucket_arn],
-                    conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}},
-                ),
-                iam.PolicyStatement(
-                    sid="ReadTheAnalystTables",
-                    actions=["s3:GetObject"],
-                    resources=[lake_bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes],
-                ),
-                iam.PolicyStatement(
-                    sid="FindTheResultBucket",
-                    actions=["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
-                    resources=[results.bucket_arn],
-                ),
-                iam.PolicyStatement(
-                    sid="ReadAndWriteQueryResults",
-                    actions=[
-                        "s3:GetObject",
-                        "s3:PutObject",
-                        "s3:AbortMultipartUpload",
-                        "s3:ListMultipartUploadParts",
-                    ],
-                    resources=[results.arn_for_objects("*")],
-                ),
-                iam.PolicyStatement(
-                    sid="DecryptTablesAndEncryptResultsThroughS3",
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                    resources=[key.key_arn],
-                    conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
-                ),
-            ],
+            statements=statements,
         )
-        lake_arn = nag_resource(self, lake_bucket.bucket_arn)
-        for prefix in prefixes:
-            acknowledge_nag(
-                self.policy,
-                f"AwsSolutions-IAM5[Resource::{lake_arn}/{prefix}*]",
-                "Athena reads the objects of the snapshot the table's location names, which change every "
-                f"run; the grant is s3:GetObject under the one table prefix '{prefix}' of the lake.",
-            )
+        for bucket, prefixes in ((zone_bucket, zone_prefixes), (lake_bucket, lake_prefixes)):
+            bucket_arn = nag_resource(self, bucket.bucket_arn)
+            for prefix in prefixes:
+                acknowledge_nag(
+                    self.policy,
+                    f"AwsSolutions-IAM5[Resource::{bucket_arn}/{prefix}*]",
+                    "Athena reads the objects of the snapshot the table's location names, which change every "
+                    f"run; the grant is s3:GetObject under the one table prefix '{prefix}' of its bucket "
+                    "(and kms:Decrypt of that bucket's key through S3).",
+                )
         acknowledge_nag(
             self.policy,
             f"AwsSolutions-IAM5[Resource::{nag_resource(self, results.bucket_arn)}/*]",

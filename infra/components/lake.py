@@ -43,7 +43,8 @@ class LakeRetention:
     access_log_days: int = 365
 
     def __post_init__(self) -> None:
-        if self.scratch_days < 1:
+        days = (self.landing_days, self.raw_events_days, self.quarantine_days, self.exports_days)
+        if min(*days, self.scratch_days, self.noncurrent_version_days, self.access_log_days) < 1:
             raise ValueError("S3 lifecycle expires objects after one day at the earliest")
         if self.raw_infrequent_access_after_days < 30:
             raise ValueError("S3 moves objects to STANDARD_IA after 30 days at the earliest")
@@ -183,8 +184,12 @@ def _zone_rules(retention: LakeRetention) -> list[s3.LifecycleRule]:
         "identity": None,
         "profiles": None,
         "segments": None,
-        # erasure log and request records: the proof of erasure is kept
+        # erasure log and request records: the proof of erasure is kept (an access export is deleted by a
+        # later erasure of its person)
         "privacy": None,
+        # on AWS the zone is its own bucket (components/pseudonymized_zone.py, same erasure window) and
+        # nothing is written under this prefix of the lake; locally it is a folder like the others
+        "pseudonymized": None,
     }
     undecided = set(ZONES) - set(rules)
     if undecided:

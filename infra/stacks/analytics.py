@@ -3,9 +3,9 @@
 Why a stack of its own (STYLE 5, stacks by lifecycle): the catalog and the workgroup change with the
 analysts' needs (a view, a table column, the scan cutoff), on a rhythm of their own, and none of it should
 redeploy the pipeline's jobs or the ingestion API. It holds no lake data: the tables are definitions over the
-data stack's bucket (by its exports), the views are SQL. It does hold two retained buckets, query results
-(expiring within days) and their access logs, kept with the workgroup that writes them (see
-:mod:`infra.components.analytics` for why results are not a lake prefix).
+data stack's buckets (the lake and the pseudonymized zone, by their exports), the views are SQL. It does
+hold two retained buckets, query results (expiring within days) and their access logs, kept with the
+workgroup that writes them (see :mod:`infra.components.analytics` for why results are not a lake prefix).
 
 Deleting the stack removes the database, its table definitions and the workgroup; the lake is untouched and a
 redeploy recreates them, after which ``scripts/sync_glue_catalog.py`` points each table at its published
@@ -21,6 +21,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from cdp.lake import PSEUDONYMIZED, zone_mounts
 from cdp.query.glue_tables import ANALYST_TABLES, catalog_tables, database_name
 from cdp.query.views import ANALYST_VIEWS
 from infra.components.analytics import AnalystAccess, AnalyticsCatalog, AnalyticsSettings, AthenaWorkgroup
@@ -52,6 +53,14 @@ class CdpAnalyticsStack(Stack):
             bucket_name=Fn.import_value(data.lake_bucket_name),
         )
         key = kms.Key.from_key_arn(self, "DataKey", Fn.import_value(data.data_key_arn))
+        # the analysts' zone (SPEC 4): pseudonymized tables in a bucket of their own, under their own key
+        zone_bucket = s3.Bucket.from_bucket_attributes(
+            self,
+            "PseudonymizedZone",
+            bucket_arn=Fn.import_value(data.pseudonymized_bucket_arn),
+            bucket_name=Fn.import_value(data.pseudonymized_bucket_name),
+        )
+        zone_key = kms.Key.from_key_arn(self, "PseudonymizedKey", Fn.import_value(data.pseudonymized_key_arn))
         self.catalog = AnalyticsCatalog(
             self,
             "Catalog",
@@ -59,6 +68,7 @@ class CdpAnalyticsStack(Stack):
             tables=catalog_tables(
                 lake_uri=f"s3://{lake_bucket.bucket_name}",
                 raw_events_first_day=settings.raw_events_first_day,
+                mounts=zone_mounts(pseudonymized_root=f"s3://{zone_bucket.bucket_name}/{PSEUDONYMIZED}"),
             ),
         )
         self.workgroup = AthenaWorkgroup(
@@ -66,7 +76,9 @@ class CdpAnalyticsStack(Stack):
             "Athena",
             name=f"cdp-{stage}",
             database_name=self.catalog.database_name,
-            key=key,
+            # results are copies of what analysts may read: under their zone's key, not the lake's
+            key=zone_key,
+            access_log_key=key,
             settings=settings,
             views=ANALYST_VIEWS,
         )
@@ -75,7 +87,10 @@ class CdpAnalyticsStack(Stack):
             "Analysts",
             policy_name=f"cdp-{stage}-analyst",
             lake_bucket=lake_bucket,
-            key=key,
+            lake_key=key,
+            zone_prefix=PSEUDONYMIZED,
+            zone_bucket=zone_bucket,
+            zone_key=zone_key,
             catalog=self.catalog,
             workgroup=self.workgroup,
             tables=ANALYST_TABLES,

@@ -17,6 +17,7 @@ from constructs import Construct
 from infra.components.encryption import DataKey
 from infra.components.lake import DataLake, LakeRetention
 from infra.components.pseudonymization import PseudonymizationSalt
+from infra.components.pseudonymized_zone import PseudonymizedZone
 from infra.components.write_keys import WriteKeyTable
 
 
@@ -30,6 +31,9 @@ class DataExports:
     key_table_name: str
     key_table_arn: str
     salt_secret_arn: str
+    pseudonymized_bucket_name: str
+    pseudonymized_bucket_arn: str
+    pseudonymized_key_arn: str
 
     @classmethod
     def for_stage(cls, stage: str) -> DataExports:
@@ -40,6 +44,9 @@ class DataExports:
             key_table_name=f"cdp-{stage}-write-key-table-name",
             key_table_arn=f"cdp-{stage}-write-key-table-arn",
             salt_secret_arn=f"cdp-{stage}-salt-secret-arn",
+            pseudonymized_bucket_name=f"cdp-{stage}-pseudonymized-bucket-name",
+            pseudonymized_bucket_arn=f"cdp-{stage}-pseudonymized-bucket-arn",
+            pseudonymized_key_arn=f"cdp-{stage}-pseudonymized-key-arn",
         )
 
 
@@ -59,7 +66,7 @@ class CdpDataStack(Stack):
             scope,
             construct_id,
             stack_name=f"cdp-{stage}-data",
-            description=f"CDP {stage}: lake bucket, write-key table, salt, KMS key (stateful, retained)",
+            description=f"CDP {stage}: lake, pseudonymized zone, write keys, salt, KMS keys (stateful)",
             termination_protection=termination_protection,
             **stack_options,
         )
@@ -75,6 +82,15 @@ class CdpDataStack(Stack):
         lake = DataLake(self, "Lake", key=self.key, retention=retention, removal_policy=retain)
         self.lake_bucket = lake.bucket
         self.access_log_bucket = lake.access_logs
+        # the analysts' zone: its own bucket and key (SPEC 4; components/pseudonymized_zone.py says why)
+        self.pseudonymized = PseudonymizedZone(
+            self,
+            "PseudonymizedZone",
+            alias=f"alias/cdp-{stage}-pseudonymized",
+            access_logs=lake.access_logs,
+            noncurrent_version_days=retention.noncurrent_version_days,
+            removal_policy=retain,
+        )
         self.key_table = WriteKeyTable(self, "WriteKeys", key=self.key, removal_policy=retain).table
         # never rotated: a rotated salt changes every pseudonymized hash (components/pseudonymization.py)
         self.salt = PseudonymizationSalt(
@@ -106,7 +122,31 @@ class CdpDataStack(Stack):
                 "SaltSecretArn",
                 self.salt.secret_arn,
                 self.exports.salt_secret_arn,
-                "Pseudonymization salt (Secrets Manager), read by the build-profiles Glue job only",
+                "Pseudonymization salt (Secrets Manager), read by the build-profiles job and the privacy API",
+            ),
+            (
+                "PseudonymizedBucketName",
+                self.pseudonymized.bucket.bucket_name,
+                self.exports.pseudonymized_bucket_name,
+                "The pseudonymized zone (SPEC 4), mounted at the lake's pseudonymized/ prefix",
+            ),
+            (
+                "PseudonymizedBucketArn",
+                self.pseudonymized.bucket.bucket_arn,
+                self.exports.pseudonymized_bucket_arn,
+                "The pseudonymized zone (SPEC 4)",
+            ),
+            (
+                "PseudonymizedKeyArn",
+                self.pseudonymized.key.key_arn,
+                self.exports.pseudonymized_key_arn,
+                "CMK of the pseudonymized zone and the analysts' query results (no personal data)",
             ),
         ):
             CfnOutput(self, output_id, value=value, export_name=export_name, description=description)
+        CfnOutput(
+            self,
+            "PseudonymizedRoot",
+            value=self.pseudonymized.root,
+            description="--pseudonymized-root of scripts/sync_glue_catalog.py (where pseudonymized/ lives)",
+        )

@@ -100,7 +100,13 @@ class CdpServingStack(Stack):
             value=self.api.caller_policy.managed_policy_arn,
             description="Attach to the roles that may look up profiles",
         )
-        CfnOutput(self, "ProfileTableName", value=self.table.table_name)
+        CfnOutput(
+            self,
+            "ProfileTableName",
+            value=self.table.table_name,
+            export_name=f"cdp-{stage}-profile-table-name",
+            description="The privacy worker forgets erased people here (cdp-<stage>-privacy)",
+        )
         CfnOutput(
             self,
             "LookupLoaderFunctionName",

@@ -18,6 +18,10 @@ LOCAL_STATE = "_local"
 #: Spark jobs' scratch (``tmp/<step>/<run id>/``): deleted by the job, expired by the bucket's lifecycle
 #: if a crashed run leaves it behind
 SCRATCH = "tmp"
+#: the analysts' zone (SPEC 4): pseudonymized tables, materialized apart from the personal data. Locally a
+#: folder of the lake; on AWS a bucket of its own with its own KMS key, mounted at this prefix
+#: (:class:`cdp.lakefs.LakeFiles`, :func:`zone_mounts`)
+PSEUDONYMIZED = "pseudonymized"
 
 ZONES: tuple[str, ...] = (
     "landing",
@@ -30,8 +34,15 @@ ZONES: tuple[str, ...] = (
     "segments",
     "exports",
     "privacy",
+    PSEUDONYMIZED,
     SCRATCH,
 )
+
+
+def zone_mounts(*, pseudonymized_root: str | None) -> dict[str, str]:
+    """The :class:`cdp.lakefs.LakeFiles` mounts of a deployed lake: the pseudonymized zone at
+    ``pseudonymized_root`` (``s3://<zone bucket>/pseudonymized``) when it lives apart; none locally."""
+    return {PSEUDONYMIZED: pseudonymized_root} if pseudonymized_root else {}
 
 
 def part_name(suffix: str, now: datetime | None = None) -> str:

@@ -242,11 +242,12 @@ PROFILE_TRAITS: Final = LakeTable(
     ),
 )
 
-#: what analysts see of a profile (SPEC 4): PII replaced by salted SHA-256 hashes, written beside ``profiles``
-#: by the same run under its own prefix (an Athena view alone protects nothing)
+#: what analysts see of a profile (SPEC 4): PII replaced by salted SHA-256 hashes, written by the same run as
+#: ``profiles`` into the pseudonymized zone (an Athena view alone protects nothing: on AWS that zone is a
+#: bucket with its own KMS key, the only profile data the analyst policy reaches)
 PROFILES_PSEUDONYMIZED: Final = LakeTable(
     name="profiles_pseudonymized",
-    prefix="profiles/pseudonymized",
+    prefix="pseudonymized/profiles",
     description="profiles with salted hashes instead of names, emails, phones, birth date and identifiers",
     schema=_schema(
         ("profile_id", pa.string()),
@@ -280,7 +281,26 @@ PROFILES_PSEUDONYMIZED: Final = LakeTable(
     ),
 )
 
-PROFILE_TABLES: Final[tuple[LakeTable, ...]] = (PROFILES, PROFILE_TRAITS, PROFILES_PSEUDONYMIZED)
+#: the consent store (SPEC 9): every decision per profile and purpose, with its time and source, the one in
+#: force flagged; ``profiles.consent`` is its ``is_latest`` rows as JSON (:mod:`cdp.profiles.consent`)
+CONSENT: Final = LakeTable(
+    name="consent",
+    prefix="profiles/consent",
+    description="consent decisions per profile and purpose with time and source; is_latest is in force",
+    schema=_schema(
+        ("profile_id", pa.string()),
+        ("purpose", pa.string()),  # ads | email | push | sms
+        ("granted", pa.bool_()),
+        ("decided_at", UTC_TIME),  # when the person decided (event time, or the import's consent time)
+        ("source_id", pa.string()),
+        ("origin", pa.string()),  # event | import
+        ("record_id", pa.string()),  # the event's message_id, or the imported row's identity record id
+        ("is_latest", pa.bool_()),  # the decision in force for this profile and purpose (latest wins)
+        ("run_id", pa.string()),
+    ),
+)
+
+PROFILE_TABLES: Final[tuple[LakeTable, ...]] = (PROFILES, PROFILE_TRAITS, PROFILES_PSEUDONYMIZED, CONSENT)
 
 #: one row per delivery attempt of a membership change to a destination (SPEC 8); the delivery report and
 #: the idempotency state (a change already ``sent`` to a destination is never sent again)

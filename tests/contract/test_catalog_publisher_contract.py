@@ -122,7 +122,7 @@ def test_publishing_points_readers_at_the_snapshot_and_the_next_run_moves_them(
     first = under_test.snapshot(PROFILES_PSEUDONYMIZED, RUN_1)
     catalog.publish(PROFILES_PSEUDONYMIZED, first)
     assert catalog.location(PROFILES_PSEUDONYMIZED) == first
-    assert first.endswith(f"/profiles/pseudonymized/run_id={RUN_1}/")
+    assert first.endswith(f"/pseudonymized/profiles/run_id={RUN_1}/")
 
     second = under_test.snapshot(PROFILES_PSEUDONYMIZED, RUN_2)
     catalog.publish(PROFILES_PSEUDONYMIZED, second)
@@ -145,7 +145,7 @@ VOLATILE = {"UpdateTime", "VersionId", "CreateTime"}
 def test_glue_keeps_everything_but_the_location() -> None:
     with moto_catalog() as glue:
         before = glue.get_table(DatabaseName=DATABASE, Name=PROFILES_PSEUDONYMIZED.name)["Table"]
-        assert before["StorageDescriptor"]["Location"] == f"{LAKE_URI}/profiles/pseudonymized/{UNPUBLISHED}/"
+        assert before["StorageDescriptor"]["Location"] == f"{LAKE_URI}/pseudonymized/profiles/{UNPUBLISHED}/"
         location = f"{LAKE_URI}/{snapshot_path(PROFILES_PSEUDONYMIZED, RUN_1)}/"
         GlueCatalogPublisher(database=DATABASE, client=glue).publish(PROFILES_PSEUDONYMIZED, location)
         after = glue.get_table(DatabaseName=DATABASE, Name=PROFILES_PSEUDONYMIZED.name)["Table"]

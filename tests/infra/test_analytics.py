@@ -24,6 +24,10 @@ from infra.app import ContextError, stage_config
 from tests.analytics_data import build_analytics_lake
 from tests.infra.conftest import KEY, LAKE_ARN, LAKE_NAME, as_list, of_type, one
 
+ZONE_NAME = {"Fn::ImportValue": "cdp-dev-pseudonymized-bucket-name"}
+ZONE_ARN = {"Fn::ImportValue": "cdp-dev-pseudonymized-bucket-arn"}
+ZONE_KEY = {"Fn::ImportValue": "cdp-dev-pseudonymized-key-arn"}
+
 GIB = 1024**3
 #: the Athena type of each Arrow type the contracts use: the oracle the generated columns are checked against
 ATHENA_TYPES = {
@@ -31,6 +35,7 @@ ATHENA_TYPES = {
     pa.int64(): "bigint",
     pa.int32(): "int",
     pa.float64(): "double",
+    pa.bool_(): "boolean",
     UTC_TIME: "timestamp",
     pa.list_(pa.string()): "array<string>",
 }
@@ -43,6 +48,8 @@ def rendered(value: Any) -> str:
         return value
     if value == LAKE_NAME:
         return "<lake>"
+    if value == ZONE_NAME:
+        return "<zone>"
     if isinstance(value, dict) and "Fn::Join" in value:
         separator, parts = value["Fn::Join"]
         return str(separator).join(rendered(part) for part in parts)
@@ -87,8 +94,10 @@ def test_every_snapshot_table_has_the_contracts_columns_as_parquet(analytics: Te
         )
         assert storage["InputFormat"] == "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
         assert storage["OutputFormat"] == "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
-        # the pointer: an empty folder of the prefix until the pipeline publishes a snapshot
-        assert rendered(storage["Location"]) == f"s3://<lake>/{table.prefix}/unpublished/"
+        # the pointer: an empty folder of the prefix until the pipeline publishes a snapshot; the
+        # pseudonymized zone's tables in that zone's own bucket
+        bucket = "<zone>" if table.prefix.startswith("pseudonymized/") else "<lake>"
+        assert rendered(storage["Location"]) == f"s3://{bucket}/{table.prefix}/unpublished/"
         assert "PartitionKeys" not in table_input
         assert table_input["Parameters"]["classification"] == "parquet"
         assert table_input["Description"] == table.description
@@ -132,7 +141,8 @@ def test_the_workgroup_enforces_engine_3_encrypted_results_and_a_scan_cutoff(
     assert configuration["BytesScannedCutoffPerQuery"] == 10 * GIB
     assert configuration["RequesterPaysEnabled"] is False
     results = configuration["ResultConfiguration"]
-    assert results["EncryptionConfiguration"] == {"EncryptionOption": "SSE_KMS", "KmsKey": KEY}
+    # results are copies of what analysts read: under the pseudonymized zone's key, not the lake's
+    assert results["EncryptionConfiguration"] == {"EncryptionOption": "SSE_KMS", "KmsKey": ZONE_KEY}
     assert results["ExpectedBucketOwner"] == {"Ref": "AWS::AccountId"}
     results_bucket = logical_results_bucket(analytics)
     assert results["OutputLocation"] == {"Fn::Join": ["", ["s3://", {"Ref": results_bucket}, "/results/"]]}
@@ -152,11 +162,13 @@ def test_query_results_live_days_in_a_private_encrypted_logged_bucket(analytics:
     assert len(buckets) == 2  # results and their access logs
     results_id = logical_results_bucket(analytics)
     [log_id] = [i for i in buckets if i != results_id]
-    for bucket in buckets.values():
+    for bucket_id, bucket in buckets.items():
         properties = bucket["Properties"]
         [encryption] = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        # results under the analysts' key; their access logs under the platform key the logging service uses
+        key = ZONE_KEY if bucket_id == results_id else KEY
         assert encryption == {
-            "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": KEY},
+            "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key},
             "BucketKeyEnabled": True,
         }
         assert set(properties["PublicAccessBlockConfiguration"].values()) == {True}
@@ -221,12 +233,24 @@ def test_the_analyst_policy_reaches_the_pseudonymized_tier_only(analytics: Templ
         assert statement["Effect"] == "Allow"
         assert not any(action.endswith("*") for action in as_list(statement["Action"]))
     prefixes = {f"{table.prefix}/" for table in ANALYST_TABLES}
-    objects = as_list(statements["ReadTheAnalystTables"]["Resource"])
-    assert {rendered_arn(resource) for resource in objects} == {f"<lake-arn>/{p}*" for p in prefixes}
-    assert as_list(statements["ReadTheAnalystTables"]["Action"]) == ["s3:GetObject"]
-    listing = statements["ListTheAnalystTablePrefixes"]
-    assert listing["Resource"] == LAKE_ARN
-    assert set(listing["Condition"]["StringLike"]["s3:prefix"]) == {f"{p}*" for p in prefixes}
+    # each table in its own zone's bucket (tests/infra/test_least_privilege.py names the prefixes)
+    objects = [
+        *as_list(statements["ReadThePseudonymizedTables"]["Resource"]),
+        *as_list(statements["ReadTheAnalystLakeTables"]["Resource"]),
+    ]
+    assert {rendered_arn(resource) for resource in objects} == {
+        f"<{'zone' if p.startswith('pseudonymized/') else 'lake'}-arn>/{p}*" for p in prefixes
+    }
+    for sid in ("ReadThePseudonymizedTables", "ReadTheAnalystLakeTables"):
+        assert as_list(statements[sid]["Action"]) == ["s3:GetObject"]
+    listings = [
+        statements["ListThePseudonymizedTablePrefixes"],
+        statements["ListTheAnalystLakeTablePrefixes"],
+    ]
+    assert [listing["Resource"] for listing in listings] == [ZONE_ARN, LAKE_ARN]
+    assert {p for listing in listings for p in listing["Condition"]["StringLike"]["s3:prefix"]} == {
+        f"{p}*" for p in prefixes
+    }
     # nothing with plaintext personal data: raw or clean events, identity records, profiles, traits
     everything = json.dumps(policy["Properties"]["PolicyDocument"])
     for forbidden in (
@@ -248,15 +272,18 @@ def test_the_analyst_policy_reaches_the_pseudonymized_tier_only(analytics: Templ
     assert "table/cdp_dev/profiles" not in everything.replace("profiles_pseudonymized", "")
     workgroup_arn = rendered(statements["RunQueriesInTheWorkgroup"]["Resource"])
     assert workgroup_arn.endswith(":workgroup/cdp-dev")
-    kms = statements["DecryptTablesAndEncryptResultsThroughS3"]
-    assert kms["Resource"] == KEY
-    assert "kms:ViaService" in kms["Condition"]["StringEquals"]
+    zone_kms = statements["DecryptTheZoneAndEncryptResultsThroughS3"]
+    assert zone_kms["Resource"] == ZONE_KEY
+    assert "kms:ViaService" in zone_kms["Condition"]["StringEquals"]
+    lake_kms = statements["DecryptTheAnalystLakeTablesThroughS3"]
+    assert (lake_kms["Resource"], lake_kms["Action"]) == (KEY, "kms:Decrypt")  # decrypt only
 
 
 def rendered_arn(value: Any) -> str:
     if isinstance(value, dict) and "Fn::Join" in value:
         separator, parts = value["Fn::Join"]
-        return str(separator).join("<lake-arn>" if part == LAKE_ARN else rendered_arn(part) for part in parts)
+        names = {json.dumps(LAKE_ARN): "<lake-arn>", json.dumps(ZONE_ARN): "<zone-arn>"}
+        return str(separator).join(names.get(json.dumps(part)) or rendered_arn(part) for part in parts)
     return str(value)
 
 

@@ -1,7 +1,7 @@
 """The Glue path of the profiles step: local Spark writes the same profiles, traits and pseudonymized rows as
 DuckDB, on a small lake that touches every rule (survivorship, double-reported and multi-line orders, RFM,
-windows across the Bangkok day boundary, consent from events and imports, every template trait and the
-lake's own)."""
+windows across the Bangkok day boundary, consent from identify traits, Segment's categoryPreferences and
+imports with a restatement and a same-moment tie, every template trait and the lake's own)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import pytest
 
 from cdp.engine.duckdb_engine import DuckDbEngine
 from cdp.lakefs import LakeFiles
 from cdp.pipeline.jobs import run_glue_step
 from cdp.pipeline.runner import run_pipeline
-from cdp.tables import PROFILE_TABLES, PROFILE_TRAITS, LakeTable
+from cdp.tables import CONSENT, PROFILE_TABLES, PROFILE_TRAITS, PROFILES, LakeTable
 from tests.identity_data import record, table_rows
 from tests.profiles_data import AS_OF, SALT, build_lake, consent_row, event, order_line
 
@@ -30,6 +31,8 @@ trusted_sources: [crm]
 survivorship:
   postcode: most_trusted
   company: {rule: most_trusted, sources: [crm, shop]}
+consent:
+  categories: {C0004: ads, Marketing: email, sms: sms}
 """
 
 LAKE_TRAITS = b"""
@@ -215,6 +218,33 @@ def _inputs() -> dict[str, Any]:
             context={"traits": {"consent": {"ads": True}}},
         ),
         event("e6", "evt-1", base + timedelta(hours=3, minutes=5), name="Order Completed", channel="web"),
+        # Segment's consent object (categories mapped by PROFILES_YAML, case ignored), then restated
+        event(
+            "e7",
+            "evt-1",
+            base - timedelta(days=30),
+            name="Segment Consent Preference Updated",
+            context={
+                "consent": {"categoryPreferences": {"c0004": False, "MARKETING": True, "Analytics": True}}
+            },
+        ),
+        event(
+            "e8",
+            "evt-1",
+            base - timedelta(days=20),
+            kind="page",
+            name="Home",
+            context={"consent": {"categoryPreferences": {"C0004": False, "Marketing": True}}},
+        ),
+        # one moment, two answers for e-mail: the refusal wins
+        event(
+            "e9",
+            "evt-1",
+            base - timedelta(days=10),
+            kind="identify",
+            traits={"email_opt_in": "no"},
+            context={"consent": {"categoryPreferences": {"Marketing": True, "SMS": False}}},
+        ),
     ]
     import_rows = [
         consent_row(
@@ -288,3 +318,39 @@ def test_every_trait_ran_on_spark(parity_lakes: tuple[LakeFiles, LakeFiles]) -> 
         "always_web",
         "mean_line_value",
     } <= computed
+
+
+def test_consent_on_spark_keeps_the_changes_and_a_tie_goes_to_the_refusal(
+    parity_lakes: tuple[LakeFiles, LakeFiles],
+) -> None:
+    _, spark = parity_lakes
+    history = sorted(
+        (row["purpose"], row["decided_at"], row["record_id"], row["granted"], row["is_latest"])
+        for row in table_rows(spark, CONSENT)
+        if row["profile_id"] == "p-somchai"
+    )
+    base = at("2026-03-25T03:00:00+00:00")
+    imported = at("2025-01-01T00:00:00+00:00")
+    assert history == sorted(
+        [
+            ("ads", base - timedelta(days=200), "e5", True, False),
+            ("ads", base - timedelta(days=30), "e7", False, True),  # e8 restates it: no row
+            ("email", imported, "crm:C1", True, False),
+            ("email", base - timedelta(days=60), "e4", False, False),
+            ("email", base - timedelta(days=30), "e7", True, False),  # e9's grant restates it: no row
+            ("email", base - timedelta(days=10), "e9", False, True),  # e9's refusal beats its grant
+            ("push", base - timedelta(days=200), "e5", True, True),
+            ("sms", imported, "crm:C1", False, False),
+            ("sms", base - timedelta(days=60), "e4", True, False),
+            ("sms", base - timedelta(days=10), "e9", False, True),
+        ]
+    )
+    [somchai] = [row for row in table_rows(spark, PROFILES) if row["profile_id"] == "p-somchai"]
+    assert {
+        purpose: decision["granted"] for purpose, decision in orjson.loads(somchai["consent"]).items()
+    } == {
+        "ads": False,
+        "email": False,
+        "push": True,
+        "sms": False,
+    }

@@ -18,6 +18,7 @@ from cdp.profiles.errors import ProfilesConfigError
 from cdp.profiles.salt import pseudonym
 from cdp.profiles.traits import RELATIONS
 from cdp.tables import (
+    CONSENT,
     PROFILE_TABLES,
     PROFILE_TRAITS,
     PROFILES,
@@ -131,6 +132,7 @@ def test_every_profile_of_the_links_appears_exactly_once(files: LakeFiles) -> No
         "profiles": 4,
         "profile_traits": report.steps[0].rows["profile_traits"],
         "profiles_pseudonymized": 4,
+        "consent": 0,  # nobody decided anything
     }
     found = {row["profile_id"]: row for row in rows}
     assert found["p0"]["record_count"] == 3
@@ -307,6 +309,43 @@ def test_consent_latest_decision_wins_across_identify_traits_and_imports(files: 
     assert consent["c"] == {"push": {"granted": True, "at": "2025-07-01T00:00:00.000000Z", "source": "app"}}
     assert consent["d"] == {}
     assert by_profile(files, PROFILES)["d"]["consent"] == "{}"
+
+
+def test_segment_category_preferences_are_read_through_the_lakes_mapping(files: LakeFiles) -> None:
+    preferences = {"Advertising": True, "EMAIL": False, "Functional": True}
+    build_lake(
+        files,
+        records=[record("evt-a", source_id="web", origin="event")],
+        profiles={"a": ["evt-a"]},
+        events=[
+            event(
+                "t-a",
+                "evt-a",
+                at("2026-02-01T00:00:00+00:00"),
+                name="Segment Consent Preference Updated",
+                source_id="web",
+                context={"consent": {"categoryPreferences": preferences}},
+            )
+        ],
+    )
+    build_profiles(files)  # the default mapping: a purpose's own name, and Advertising for ads
+    assert orjson.loads(by_profile(files, PROFILES)["a"]["consent"]) == {
+        "ads": {"granted": True, "at": "2026-02-01T00:00:00.000000Z", "source": "web"},
+        "email": {"granted": False, "at": "2026-02-01T00:00:00.000000Z", "source": "web"},
+    }
+    assert [(row["purpose"], row["record_id"], row["is_latest"]) for row in table_rows(files, CONSENT)] == [
+        ("ads", "t-a", True),
+        ("email", "t-a", True),
+    ]
+    files.write_bytes("profiles/config/profiles.yaml", b"consent:\n  categories: {Functional: push}\n")
+    build_profiles(files, "p-2")
+    assert orjson.loads(by_profile(files, PROFILES)["a"]["consent"]) == {
+        "push": {"granted": True, "at": "2026-02-01T00:00:00.000000Z", "source": "web"},
+    }
+    files.write_bytes("profiles/config/profiles.yaml", b"consent:\n  categories: {}\n")
+    build_profiles(files, "p-3")
+    assert by_profile(files, PROFILES)["a"]["consent"] == "{}"
+    assert table_rows(files, CONSENT) == []
 
 
 # -- pseudonymization ------------------------------------------------------------------------------

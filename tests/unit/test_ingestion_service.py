@@ -386,3 +386,78 @@ def test_a_key_store_outage_is_503_not_401(world: World) -> None:
     assert response.body["code"] == "service_unavailable"
     assert response.headers["Retry-After"] == "1"
     assert world.sink.events == []
+
+
+def test_segment_consent_preferences_are_stored_on_any_call(world: World) -> None:
+    preferences = {"Advertising": True, "Analytics": False, "C0004": True}
+    for call in ("track", "page", "identify"):
+        body: dict[str, object] = {
+            "userId": "u",
+            "context": {"consent": {"categoryPreferences": preferences}},
+        }
+        if call == "track":
+            body["event"] = "Segment Consent Preference Updated"
+        assert world.post(call, body).status == 200
+    assert [json.loads(e["context"] or "") for e in world.sink.events] == [
+        {"consent": {"categoryPreferences": preferences}}
+    ] * 3
+
+
+@pytest.mark.parametrize(
+    ("consent", "reason"),
+    [
+        ("yes", "context: consent must be an object"),
+        (
+            {"categoryPreferences": ["Advertising"]},
+            "context: consent.categoryPreferences must be an object of category: true|false",
+        ),
+        (
+            {"categoryPreferences": {"Advertising": "true"}},
+            "context: consent.categoryPreferences.Advertising must be true or false",
+        ),
+        (
+            {"categoryPreferences": {"Advertising": 1}},
+            "context: consent.categoryPreferences.Advertising must be true or false",
+        ),
+        (
+            {"categoryPreferences": {"Ads": True, "ads": False}},
+            "context: consent.categoryPreferences: 'Ads' and 'ads' differ only in case",
+        ),
+        (
+            {"categoryPreferences": {" ": True}},
+            "context: consent.categoryPreferences: a category must be 1 to 128 characters",
+        ),
+    ],
+)
+def test_a_malformed_consent_object_rejects_its_event_with_the_reason(
+    world: World, consent: object, reason: str
+) -> None:
+    response = world.post(
+        "batch",
+        {
+            "batch": [
+                {"type": "track", "event": "E", "userId": "u", "context": {"consent": consent}},
+                {"type": "track", "event": "E", "userId": "u", "context": {"consent": {}}},
+            ]
+        },
+    )
+    assert response.status == 200
+    assert response.body["accepted"] == 1
+    assert [r["error"] for r in response.body["rejected"]] == [f"invalid_event: {reason}"]
+    assert world.sink.rejections[0]["reason"] == reason
+
+
+def test_a_malformed_consent_object_in_the_batch_context_is_400(world: World) -> None:
+    response = world.post(
+        "batch",
+        {
+            "context": {"consent": {"categoryPreferences": {"Advertising": None}}},
+            "batch": [{"type": "track", "event": "E", "userId": "u"}],
+        },
+    )
+    assert response.status == 400
+    assert response.body == {
+        "code": "invalid_body",
+        "message": "batch context: consent.categoryPreferences.Advertising must be true or false",
+    }
+    assert world.sink.events == []

@@ -16,6 +16,7 @@ from cdp.profiles.config import (
     load_profiles_config,
     parse_profiles_config,
 )
+from cdp.profiles.consent import CONSENT_PURPOSES, DEFAULT_CATEGORIES
 from cdp.profiles.errors import ProfilesConfigError, SaltError
 from cdp.profiles.salt import LOCAL_SALT_PATH, local_salt, pseudonym, salt_from_secret
 
@@ -72,12 +73,56 @@ def test_shorthand_rules_and_trust_orders() -> None:
             f"{NAME}: trusted_sources: 'CRM' is not a source id (a-z, 0-9, '-', '_')",
         ),
         ({"survivership": {}}, f"{NAME}: survivership: unknown key"),
+        (
+            {"consent": {"categories": {"C0004": "marketing"}}},
+            f"{NAME}: consent.categories: category 'C0004': 'marketing' is not a purpose "
+            "(ads, email, push, sms)",
+        ),
+        (
+            {"consent": {"categories": {"Strictly Necessary": "ads"}}},
+            f"{NAME}: consent.categories: category 'Strictly Necessary' must start with a letter and hold "
+            "only letters, digits and '_' (at most 64)",
+        ),
+        (
+            {"consent": {"categories": {"0004": "ads"}}},
+            f"{NAME}: consent.categories: category '0004' must start with a letter and hold only letters, "
+            "digits and '_' (at most 64)",
+        ),
+        (
+            {"consent": {"categories": {"Ads": "ads", "ADS": "ads"}}},
+            f"{NAME}: consent.categories: categories 'Ads' and 'ADS' are the same (case is ignored)",
+        ),
+        ({"consent": {"categories": ["ads"]}}, f"{NAME}: consent.categories: must be a valid dictionary"),
+        ({"consent": {"category": {}}}, f"{NAME}: consent.category: unknown key"),
     ],
 )
 def test_a_bad_profiles_yaml_is_one_line(data: object, message: str) -> None:
     with pytest.raises(ProfilesConfigError) as raised:
         parse_profiles_config(data)
     assert str(raised.value) == message
+
+
+def test_consent_categories_default_to_the_purposes_and_advertising_and_a_lake_replaces_them(
+    tmp_path: Path,
+) -> None:
+    default = load_profiles_config(LakeFiles(tmp_path)).consent
+    assert default.categories == DEFAULT_CATEGORIES
+    assert {purpose: default.categories_of(purpose) for purpose in CONSENT_PURPOSES} == {
+        "ads": ("ads", "advertising"),
+        "email": ("email",),
+        "push": ("push",),
+        "sms": ("sms",),
+    }
+    (tmp_path / NAME).parent.mkdir(parents=True)
+    (tmp_path / NAME).write_text("consent:\n  categories: {C0004: ads, Marketing_Email: email}\n")
+    chosen = load_profiles_config(LakeFiles(tmp_path)).consent
+    assert {purpose: chosen.categories_of(purpose) for purpose in CONSENT_PURPOSES} == {
+        "ads": ("c0004",),
+        "email": ("marketing_email",),
+        "push": (),
+        "sms": (),
+    }
+    assert parse_profiles_config({"consent": {"categories": {}}}).consent.categories == {}
 
 
 def test_the_local_salt_is_created_once_private_and_reused(tmp_path: Path) -> None:

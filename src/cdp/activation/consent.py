@@ -1,6 +1,6 @@
 """Consent per purpose (SPEC 8, 9): which purpose each destination type delivers for, and reading it.
 
-The purposes are the profiles step's (:data:`cdp.pipeline.profiles.CONSENT_PURPOSES`): ``ads``, ``email``,
+The purposes are the consent store's (:data:`cdp.profiles.consent.CONSENT_PURPOSES`): ``ads``, ``email``,
 ``push``, ``sms``. Consent is opt-in: a purpose counts as granted only when ``profiles.consent`` says
 ``"granted": true`` for it; absent, refused, unreadable or not a boolean all mean no (PDPA/GDPR marketing
 needs a recorded yes).

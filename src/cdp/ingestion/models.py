@@ -2,7 +2,10 @@
 
 Only what the spec defines is validated; unknown top-level keys are ignored, as Segment does. Explicit JSON
 ``null`` means "absent" (SDKs send ``"anonymousId": null``), and numeric ids are accepted as strings because
-several SDKs (and hand-written clients) send ``"userId": 42``.
+several SDKs (and hand-written clients) send ``"userId": 42``. Segment's consent object
+(``context.consent.categoryPreferences``: consent category → boolean, stamped on every event by Segment's
+consent-management wrappers) is validated too, because the consent store records it as the person's decision
+(:mod:`cdp.profiles.consent`): a malformed one is refused with the reason rather than read as a guess.
 """
 
 from __future__ import annotations
@@ -17,11 +20,14 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
 MAX_ID_LENGTH = 1024
 MAX_NAME_LENGTH = 1024
+#: a consent category id (``Advertising``, OneTrust's ``C0004``); real ones are short
+MAX_CONSENT_CATEGORY_LENGTH = 128
 
 
 def _identifier(value: object) -> object:
@@ -57,6 +63,36 @@ def _timestamp(value: object) -> object:
     return parsed
 
 
+def consent_problem(context: dict[str, Any]) -> str | None:
+    """What is wrong with ``context.consent`` (Segment's consent object), or ``None`` when it is absent or
+    well formed: an object whose ``categoryPreferences``, when given, maps category ids to booleans, no two
+    ids differing only in case (the consent store matches categories case-insensitively)."""
+    if "consent" not in context or context["consent"] is None:
+        return None
+    consent = context["consent"]
+    if not isinstance(consent, dict):
+        return "consent must be an object"
+    preferences = consent.get("categoryPreferences")
+    if preferences is None:
+        return None
+    if not isinstance(preferences, dict):
+        return "consent.categoryPreferences must be an object of category: true|false"
+    seen: dict[str, str] = {}
+    for category, answer in preferences.items():
+        if not category.strip() or len(category) > MAX_CONSENT_CATEGORY_LENGTH:
+            return (
+                f"consent.categoryPreferences: a category must be 1 to {MAX_CONSENT_CATEGORY_LENGTH} "
+                "characters"
+            )
+        if not isinstance(answer, bool):
+            return f"consent.categoryPreferences.{category} must be true or false"
+        key = category.lower()
+        if key in seen:
+            return f"consent.categoryPreferences: {seen[key]!r} and {category!r} differ only in case"
+        seen[key] = category
+    return None
+
+
 Identifier = Annotated[str | None, BeforeValidator(_identifier)]
 Timestamp = Annotated[datetime | None, BeforeValidator(_timestamp)]
 JsonObject = dict[str, Any] | None
@@ -75,6 +111,14 @@ class _Message(BaseModel):
     integrations: JsonObject = None
     properties: JsonObject = None
     traits: JsonObject = None
+
+    @field_validator("context")
+    @classmethod
+    def _consent(cls, context: JsonObject) -> JsonObject:
+        problem = consent_problem(context) if context else None
+        if problem:
+            raise ValueError(problem)
+        return context
 
     @model_validator(mode="after")
     def _someone(self) -> _Message:

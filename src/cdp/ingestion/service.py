@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from cdp.ingestion.models import MESSAGE_TYPES, InvalidMessageError, parse_message
+from cdp.ingestion.models import MESSAGE_TYPES, InvalidMessageError, consent_problem, parse_message
 from cdp.ingestion.ports import EventSink, SinkUnavailableError
 from cdp.ingestion.ratelimit import TokenBucketLimiter
 from cdp.ingestion.records import QuarantinedEvent, RawEventRecord, iso_utc
@@ -57,6 +57,9 @@ class IngestResponse:
     status: int
     body: dict[str, Any]
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: events counted as accepted but not stored again: a ``messageId`` repeated inside one batch (the
+    #: handler's ``EventsSuppressed`` metric; not part of the HTTP answer, which is Segment's)
+    duplicates: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +226,9 @@ class IngestionService:
         batch_context = payload.get("context") if isinstance(payload.get("context"), dict) else None
         if batch_context is not None and not _encodable(batch_context):
             raise _ClientError(400, "invalid_body", "batch context is nested too deeply")
+        consent = consent_problem(batch_context) if batch_context else None
+        if consent:  # merged into every event's context, where each event's own is validated
+            raise _ClientError(400, "invalid_body", f"batch context: {consent}")
         accepted: list[RawEventRecord] = []
         rejected: list[Rejection] = []
         seen: set[str] = set()
@@ -246,6 +252,7 @@ class IngestionService:
                     for r in rejected
                 ],
             },
+            duplicates=len(items) - len(rejected) - len(accepted),
         )
 
     def _accept(

@@ -1,8 +1,8 @@
-"""The profiles step: links, records, events, orders → ``profiles``, ``profile_traits`` and
-``profiles_pseudonymized``.
+"""The profiles step: links, records, events, orders → ``profiles``, ``profile_traits``,
+``profiles_pseudonymized`` and ``consent``.
 
 Written once in the authoring dialect (SPEC 2, STYLE 7): ``glue_jobs/build_profiles.py`` builds a Spark engine
-and calls :func:`build_profiles`; ``cdp run --steps profiles`` calls it with DuckDB. The three tables are
+and calls :func:`build_profiles`; ``cdp run --steps profiles`` calls it with DuckDB. The four tables are
 one run's snapshots, published together by the runner.
 
 - **Who**: one row per ``profile_id`` of the published ``identity_links`` (records without a profile are
@@ -19,12 +19,10 @@ one run's snapshots, published together by the runner.
   count business days in Asia/Bangkok (:mod:`cdp.profiles.windows`).
 - **RFM**: ``ntile(5)`` among profiles with an order, over all-time recency, order count and spend
   (R: more recent = 5); ties by ``profile_id``; null without orders.
-- **Consent**: per purpose (ads, email, push, sms), the latest decision wins (by its time, then when it
-  was recorded): identify events' traits (``consent.<purpose>`` or ``<purpose>_opt_in``, in ``traits`` or
-  ``context.traits``) and imported ``consent_<purpose>`` columns (time: ``consent_updated_at``, else the
-  row's ``updated_at``, else the import's time). Text as JSON
-  ``{"email": {"granted": true, "at": "…Z", "source": "crm"}}``; ``{}`` when none. Issue 9's consent store
-  will replace this reading with its own table.
+- **Consent**: the consent store (:mod:`cdp.profiles.consent`): the ``consent`` table holds every decision
+  per purpose (ads, email, push, sms) from identify traits, Segment's ``context.consent.categoryPreferences``
+  and imported ``consent_<purpose>`` columns, the latest flagged ``is_latest``; ``profiles.consent`` is
+  exactly those rows as JSON ``{"email": {"granted": true, "at": "…Z", "source": "crm"}}``, ``{}`` when none.
 - **Pseudonymized**: ``sha256(salt_hex || value)`` (:func:`cdp.profiles.salt.pseudonym`) of names
   (``lower(trim())``), emails and phones, element-wise and sorted; birth year only; the salt reaches the
   engine as a one-row relation, never as SQL text.
@@ -52,6 +50,14 @@ from cdp.pipeline.standardize import StepReport
 from cdp.predictive.history import order_history
 from cdp.predictive.traits import PredictiveConfig, predict_from_history, save_metrics
 from cdp.profiles.config import ATTRIBUTE_COLUMNS, ProfileAttribute, ProfilesConfig, load_profiles_config
+from cdp.profiles.consent import (
+    CONSENT_HISTORY_SQL,
+    CONSENT_TABLE_ORDER,
+    consent_decisions_sql,
+    consent_sources_sql,
+    consent_table_sql,
+    profile_consent_sql,
+)
 from cdp.profiles.salt import local_salt
 from cdp.profiles.traits import DeclaredTrait, Relation, compile_traits, load_traits
 from cdp.profiles.windows import (
@@ -65,6 +71,7 @@ from cdp.profiles.windows import (
     within_sql,
 )
 from cdp.tables import (
+    CONSENT,
     EVENTS,
     IDENTITY_LINKS,
     IDENTITY_RECORDS,
@@ -77,11 +84,6 @@ from cdp.tables import (
     snapshot_files,
 )
 
-#: purposes of consent (SPEC 8), alphabetically: the order of the keys in ``consent``
-CONSENT_PURPOSES: tuple[str, ...] = ("ads", "email", "push", "sms")
-#: answers that grant or refuse, lower-cased (JSON booleans read as text are ``true`` / ``false``)
-GRANTED_ANSWERS: tuple[str, ...] = ("true", "yes", "y", "1", "granted", "opt_in", "opted_in")
-REFUSED_ANSWERS: tuple[str, ...] = ("false", "no", "n", "0", "denied", "opt_out", "opted_out")
 #: the window of ``frequency_90d`` and ``monetary_90d``
 RFM_WINDOW_DAYS = 90
 #: a person's events more than this apart start a new session (``events.is_session_start``)
@@ -323,100 +325,6 @@ FROM (
 """
 
 
-def _consent_answer(column: str, purpose: str, prefix: str = "") -> list[str]:
-    return [
-        f"json_extract_string({column}, '$.{prefix}consent.{purpose}')",
-        f"json_extract_string({column}, '$.{prefix}{purpose}_opt_in')",
-    ]
-
-
-def _event_consent_sql() -> str:
-    answers = ",\n    ".join(
-        "lower(coalesce("
-        + ", ".join(
-            _consent_answer("e.traits", purpose) + _consent_answer("e.context", purpose, prefix="traits.")
-        )
-        + f")) AS answer_{purpose}"
-        for purpose in CONSENT_PURPOSES
-    )
-    return f"""
-SELECT
-    e.profile_id, e.source_id, e.event_time AS decided_at, e.received_at AS recorded_at,
-    e.message_id AS decision_id,
-    {answers}
-FROM profile_events AS e
-WHERE e.type = 'identify'
-"""
-
-
-def _import_consent_sql() -> str:
-    answers = ",\n    ".join(
-        f"CASE WHEN i.consent_{purpose} THEN 'true' WHEN NOT i.consent_{purpose} THEN 'false' END "
-        f"AS answer_{purpose}"
-        for purpose in CONSENT_PURPOSES
-    )
-    present = " OR ".join(f"i.consent_{purpose} IS NOT NULL" for purpose in CONSENT_PURPOSES)
-    return f"""
-SELECT
-    l.profile_id, i.source_id,
-    CAST(coalesce(i.consent_updated_at, i.updated_at, i.imported_at) AS TIMESTAMPTZ) AS decided_at,
-    CAST(i.imported_at AS TIMESTAMPTZ) AS recorded_at,
-    i.import_id || ':' || CAST(i.row_number AS VARCHAR) AS decision_id,
-    {answers}
-FROM import_rows AS i
-JOIN identity_links AS l ON l.record_id = i.source_id || ':' || i.row_key
-WHERE {present}
-"""
-
-
-def _consent_decisions_sql() -> str:
-    granted = ", ".join(f"'{answer}'" for answer in GRANTED_ANSWERS)
-    refused = ", ".join(f"'{answer}'" for answer in REFUSED_ANSWERS)
-    return "\nUNION ALL\n".join(
-        f"""
-SELECT
-    profile_id, '{purpose}' AS purpose,
-    CASE WHEN answer_{purpose} IN ({granted}) THEN true WHEN answer_{purpose} IN ({refused}) THEN false END
-        AS granted,
-    decided_at, recorded_at, source_id, decision_id
-FROM consent_sources
-WHERE answer_{purpose} IN ({granted}) OR answer_{purpose} IN ({refused})
-"""
-        for purpose in CONSENT_PURPOSES
-    )
-
-
-_CONSENT_LATEST = """
-SELECT profile_id, purpose, granted, decided_at, source_id
-FROM (
-    SELECT
-        profile_id, purpose, granted, decided_at, source_id,
-        row_number() OVER (
-            PARTITION BY profile_id, purpose
-            ORDER BY decided_at DESC NULLS LAST, recorded_at DESC NULLS LAST, source_id, decision_id DESC
-        ) AS pick
-    FROM consent_decisions
-)
-WHERE pick = 1
-"""
-
-
-def _consent_sql() -> str:
-    fragment = (
-        "'\"' || purpose || '\":{\"granted\":' || CASE WHEN granted THEN 'true' ELSE 'false' END"
-        f" || ',\"at\":' || coalesce('\"' || {iso_text_sql('decided_at')} || '\"', 'null')"
-        " || ',\"source\":\"' || coalesce(source_id, '') || '\"}'"
-    )
-    members = ", ".join(
-        f"max(CASE WHEN purpose = '{purpose}' THEN fragment END)" for purpose in CONSENT_PURPOSES
-    )
-    return f"""
-SELECT profile_id, '{{' || concat_ws(',', {members}) || '}}' AS consent
-FROM (SELECT profile_id, purpose, {fragment} AS fragment FROM consent_latest)
-GROUP BY profile_id
-"""
-
-
 def _age_sql(column: str, as_of: datetime) -> str:
     day = business_date(as_of)
     birth = f"TRY_CAST({column} AS DATE)"
@@ -462,7 +370,7 @@ LEFT JOIN survived AS a ON a.profile_id = s.profile_id
 LEFT JOIN identifiers AS i ON i.profile_id = s.profile_id
 LEFT JOIN event_stats AS ev ON ev.profile_id = s.profile_id
 LEFT JOIN order_rfm AS o ON o.profile_id = s.profile_id
-LEFT JOIN consent AS c ON c.profile_id = s.profile_id
+LEFT JOIN profile_consent AS c ON c.profile_id = s.profile_id
 """
 
 
@@ -628,7 +536,7 @@ def build_profiles(
     predictive: PredictiveConfig | None = None,
     save_predictive_metrics: Callable[[dict[str, Any]], object] | None = None,
 ) -> StepReport:
-    """Build the three profile tables on ``engine``; ``write(table, view)`` persists one view as a snapshot.
+    """Build the four profile tables on ``engine``; ``write(table, view)`` persists one view as a snapshot.
 
     ``as_of`` is the run's "now" (windows, recency, age, ``updated_at``): a fixed one reproduces a run.
     ``predictive`` configures the predictive traits (default :class:`PredictiveConfig`);
@@ -694,16 +602,17 @@ def build_profiles(
         ),
     )
 
-    # consent: the latest decision per purpose
-    engine.create_view("event_consent", _event_consent_sql())
-    engine.create_view("import_consent", _import_consent_sql())
-    engine.create_view(
-        "consent_sources", "SELECT * FROM event_consent UNION ALL SELECT * FROM import_consent"
-    )
+    # consent: every decision per purpose, the latest flagged; profiles.consent is the flagged rows
+    engine.create_view("consent_sources", consent_sources_sql(setup.config.consent))
     engine.materialize("consent_sources")
-    engine.create_view("consent_decisions", _consent_decisions_sql())
-    engine.create_view("consent_latest", _CONSENT_LATEST)
-    engine.create_view("consent", _consent_sql())
+    engine.create_view("consent_decisions", consent_decisions_sql())
+    engine.create_view("consent_history", CONSENT_HISTORY_SQL)
+    engine.materialize("consent_history")
+    engine.create_view("profile_consent", profile_consent_sql())
+    engine.create_view(
+        "consent",
+        _typed_projection(CONSENT, f"({consent_table_sql(run_id)})") + f"\nORDER BY {CONSENT_TABLE_ORDER}",
+    )
 
     engine.create_view("profiles_base", _profiles_base_sql(as_of, run_id))
     engine.materialize("profiles_base")
@@ -736,7 +645,7 @@ def build_profiles(
         _typed_projection(PROFILE_TRAITS, f"(SELECT *, '{run_id}' AS run_id FROM profile_traits_long)"),
     )
 
-    for table in (PROFILES, PROFILE_TRAITS, PROFILES_PSEUDONYMIZED):
+    for table in (PROFILES, PROFILE_TRAITS, PROFILES_PSEUDONYMIZED, CONSENT):
         report.rows[table.name] = write(table, table.name)
     report.seconds = time.perf_counter() - started
     return report

@@ -1,4 +1,5 @@
-"""Survivorship rules (SPEC 6): which of a person's records gives each attribute of the profile.
+"""Survivorship rules (SPEC 6): which of a person's records gives each attribute of the profile; and which
+Segment consent categories stand for which purpose (:class:`cdp.profiles.consent.ConsentConfig`).
 
 One validated model, read from the lake's ``profiles/config/profiles.yaml`` when the step starts (STYLE 3);
 without the file every attribute keeps its default rule. A bad file fails before any work, with one line
@@ -10,6 +11,8 @@ survivorship:
   first_name: most_trusted               # the rule alone
   city: {rule: most_trusted, sources: [pos, crm]}
   primary_email: most_recent
+consent:
+  categories: {Advertising: ads, C0004: ads}   # Segment categoryPreferences → purpose (replaces the default)
 ```
 
 Rules (ties always end on a unique key, so both engines pick the same record):
@@ -30,6 +33,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cdp.lakefs import LakeFiles
+from cdp.profiles.consent import ConsentConfig
 from cdp.profiles.errors import ProfilesConfigError, first_error, yaml_problem
 
 #: the lake's survivorship rules (optional)
@@ -121,12 +125,14 @@ class AttributeRule(BaseModel):
 
 
 class ProfilesConfig(BaseModel):
-    """The step's survivorship rules; defaults are what a lake without ``profiles.yaml`` gets."""
+    """The step's survivorship rules and consent categories; defaults are what a lake without
+    ``profiles.yaml`` gets."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     trusted_sources: tuple[str, ...] = ()
     survivorship: dict[ProfileAttribute, AttributeRule] = Field(default_factory=dict)
+    consent: ConsentConfig = Field(default_factory=ConsentConfig)
 
     @field_validator("trusted_sources")
     @classmethod

@@ -11,6 +11,10 @@ publish, and after a CloudFormation update rewrote the table, it is ``<prefix>/u
 nothing: a reader sees an empty table, never every snapshot of the prefix at once (Athena reads a location's
 sub-folders too, so the bare prefix would return each row once per retained snapshot).
 
+A table of a zone that lives apart from the lake (the pseudonymized zone: a bucket of its own on AWS, with
+its own KMS key, SPEC 4) is located there: ``mounts`` are :class:`cdp.lakefs.LakeFiles`' mounts, resolved
+by :func:`cdp.lakefs.lake_uri_of` from the text alone, so CloudFormation tokens work.
+
 ``raw_events`` is the JSON lines Firehose delivers under ``raw/events/dt=YYYY-MM-DD/`` (OpenX JSON SerDe,
 gzip read by extension), partitioned by ``dt`` with partition projection: Athena computes the partitions
 from the query's ``dt`` predicate and the range, with no ``MSCK REPAIR`` or crawler. The range ends at
@@ -29,6 +33,7 @@ import pyarrow as pa
 
 from cdp.ingestion.records import RAW_EVENT_COLUMNS
 from cdp.lake import RAW_EVENTS
+from cdp.lakefs import lake_uri_of
 from cdp.tables import (
     CLEAN_TABLES,
     DELIVERIES,
@@ -68,7 +73,9 @@ SNAPSHOT_TABLES: Final[tuple[LakeTable, ...]] = (
 #: personal data. Names, e-mails, phones, birth dates, addresses and raw payloads stay in ``raw_events``,
 #: ``events``, ``identity_records``, ``profiles`` (and ``profile_traits``, whose identity traits may carry
 #: them, ``identity_edges``, which pairs records for debugging, and ``deliveries``, whose ``detail`` repeats
-#: destinations' messages, which may quote an address): the data team's, not the analysts'.
+#: destinations' messages, which may quote an address): the data team's, not the analysts'. On AWS
+#: ``profiles_pseudonymized`` is read from the pseudonymized zone's own bucket and key; the other four hold
+#: ids and order lines only and are read from the lake (docs/analysts.md states the trade-off).
 ANALYST_TABLES: Final[tuple[LakeTable, ...]] = (
     PROFILES_PSEUDONYMIZED,
     SEGMENT_MEMBERSHIPS,
@@ -163,17 +170,17 @@ def columns_of(schema: pa.Schema) -> tuple[GlueColumn, ...]:
     return tuple(GlueColumn(f.name, glue_type(f.type)) for f in schema)
 
 
-def unpublished_location(lake_uri: str, table: LakeTable) -> str:
-    return f"{lake_uri}/{table.prefix}/{UNPUBLISHED}/"
+def unpublished_location(lake_uri: str, table: LakeTable, mounts: Mapping[str, str] | None = None) -> str:
+    return lake_uri_of(f"{table.prefix}/{UNPUBLISHED}", root=lake_uri, mounts=mounts) + "/"
 
 
-def snapshot_table(table: LakeTable, *, lake_uri: str) -> GlueTable:
+def snapshot_table(table: LakeTable, *, lake_uri: str, mounts: Mapping[str, str] | None = None) -> GlueTable:
     """A versioned Parquet table; its location starts at :data:`UNPUBLISHED` until the pipeline publishes."""
     return GlueTable(
         name=table.name,
         description=table.description,
         columns=columns_of(table.schema),
-        location=unpublished_location(lake_uri, table),
+        location=unpublished_location(lake_uri, table, mounts),
         input_format=PARQUET_INPUT,
         output_format=PARQUET_OUTPUT,
         serde=PARQUET_SERDE,
@@ -213,9 +220,12 @@ def raw_events_table(*, lake_uri: str, first_day: date) -> GlueTable:
     )
 
 
-def catalog_tables(*, lake_uri: str, raw_events_first_day: date) -> tuple[GlueTable, ...]:
-    """Every table of the stage's database: ``raw_events`` and each snapshot table."""
+def catalog_tables(
+    *, lake_uri: str, raw_events_first_day: date, mounts: Mapping[str, str] | None = None
+) -> tuple[GlueTable, ...]:
+    """Every table of the stage's database: ``raw_events`` and each snapshot table (each in its zone's
+    root: ``mounts`` as the pipeline's :class:`cdp.lakefs.LakeFiles` has them)."""
     return (
         raw_events_table(lake_uri=lake_uri, first_day=raw_events_first_day),
-        *(snapshot_table(table, lake_uri=lake_uri) for table in SNAPSHOT_TABLES),
+        *(snapshot_table(table, lake_uri=lake_uri, mounts=mounts) for table in SNAPSHOT_TABLES),
     )
