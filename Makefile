@@ -66,7 +66,7 @@ test: lint typecheck lambda-assets checkov
 unit: setup
 	$(BIN)/python -m pytest tests/unit -q
 
-bench: setup bench-identity bench-batch bench-queries bench-profiles bench-lookup bench-segments bench-export
+bench: setup bench-identity bench-batch bench-queries bench-profiles bench-lookup bench-segments bench-export bench-privacy
 	$(BIN)/python -m benchmarks.ingest
 
 # FEBRL3/FEBRL4 F1 and time beside plain Splink, and 100k synthetic records (SPEC 10)
@@ -105,3 +105,8 @@ bench-export: setup
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) node_modules cdk.out build .cdp .pytest_cache .mypy_cache .ruff_cache
+
+# Access request and erasure on a 100,000-person lake beside reading the whole lake once (SPEC 9)
+.PHONY: bench-privacy
+bench-privacy: setup
+	$(BIN)/python -m benchmarks.privacy

@@ -20,7 +20,7 @@ from cdp.query.glue_tables import SNAPSHOT_TABLES, database_name
 from glue_jobs import import_file
 from infra.components.batch_import import HANDLER
 from infra.components.glue_jobs import GLUE_VERSION
-from infra.stacks.pipeline import PROFILES_OUTPUTS, RESOLVE_OUTPUTS, STANDARDIZE_OUTPUTS
+from infra.stacks.pipeline import PROFILES_OUTPUTS, RESOLVE_OUTPUTS, SEGMENTS_OUTPUTS, STANDARDIZE_OUTPUTS
 from tests.infra.conftest import (
     KEY,
     LAKE_ARN,
@@ -40,11 +40,13 @@ IMPORT_JOB = "cdp-dev-import-file"
 STANDARDIZE_JOB = "cdp-dev-standardize"
 RESOLVE_JOB = "cdp-dev-resolve-identities"
 PROFILES_JOB = "cdp-dev-build-profiles"
+SEGMENTS_JOB = "cdp-dev-evaluate-segments"
 #: each pipeline step's job and the tables it publishes (its catalog tables are theirs, by name)
 PUBLISHED_BY = {
     STANDARDIZE_JOB: STANDARDIZE_OUTPUTS,
     RESOLVE_JOB: RESOLVE_OUTPUTS,
     PROFILES_JOB: PROFILES_OUTPUTS,
+    SEGMENTS_JOB: SEGMENTS_OUTPUTS,
 }
 
 #: what importing touches, for the function and the Glue import job alike: prefix -> actions
@@ -78,7 +80,7 @@ def test_the_lake_sends_its_object_events_to_eventbridge(dev_app: SynthesizedApp
     [lake] = [
         b
         for b in of_type(dev_app.data, "AWS::S3::Bucket").values()
-        if "LoggingConfiguration" in b["Properties"]
+        if b["Properties"].get("LoggingConfiguration", {}).get("LogFilePrefix") == "lake/"
     ]
     assert lake["Properties"]["NotificationConfiguration"] == {
         "EventBridgeConfiguration": {"EventBridgeEnabled": True}
@@ -87,7 +89,7 @@ def test_the_lake_sends_its_object_events_to_eventbridge(dev_app: SynthesizedApp
 
 
 def test_the_key_admits_eventbridge_only_for_the_stages_rules(dev_app: SynthesizedApp) -> None:
-    [key] = of_type(dev_app.data, "AWS::KMS::Key").values()
+    key = one(dev_app.data, "AWS::KMS::Key", "DataKey")
     [statement] = [
         s
         for s in key["Properties"]["KeyPolicy"]["Statement"]
@@ -221,9 +223,9 @@ def test_the_glue_jobs_run_glue_51_with_the_security_configuration_and_pinned_mo
     pipeline: Template,
 ) -> None:
     jobs = glue_jobs(pipeline)
-    assert set(jobs) == {IMPORT_JOB, STANDARDIZE_JOB, RESOLVE_JOB, PROFILES_JOB}
-    [configuration] = of_type(pipeline, "AWS::Glue::SecurityConfiguration").values()
-    name = configuration["Properties"]["Name"]
+    assert set(jobs) == {IMPORT_JOB, STANDARDIZE_JOB, RESOLVE_JOB, PROFILES_JOB, SEGMENTS_JOB}
+    names = {c["Properties"]["Name"] for c in of_type(pipeline, "AWS::Glue::SecurityConfiguration").values()}
+    assert names == {"cdp-dev-glue-jobs", "cdp-dev-glue-jobs-bucket-keys"}
     modules = [
         line
         for line in (ROOT / "requirements" / "glue-jobs.txt").read_text().splitlines()
@@ -236,7 +238,9 @@ def test_the_glue_jobs_run_glue_51_with_the_security_configuration_and_pinned_mo
         assert job["Command"]["Name"] == "glueetl"
         assert job["Command"]["PythonVersion"] == "3"
         assert job["Command"]["ScriptLocation"]["Fn::Sub"].endswith(".py")
-        assert job["SecurityConfiguration"] == name
+        # the profiles job also writes the pseudonymized zone's bucket: each bucket's own key
+        bucket_keys = job_name == PROFILES_JOB
+        assert job["SecurityConfiguration"] == f"cdp-dev-glue-jobs{'-bucket-keys' if bucket_keys else ''}"
         arguments = job["DefaultArguments"]
         assert arguments["--additional-python-modules"].split(",") == modules
         assert arguments["--job-bookmark-option"] == "job-bookmark-disable"
@@ -252,7 +256,7 @@ def test_the_glue_jobs_run_glue_51_with_the_security_configuration_and_pinned_mo
 
 
 def test_the_security_configuration_encrypts_s3_logs_and_bookmarks_with_the_cmk(pipeline: Template) -> None:
-    [configuration] = of_type(pipeline, "AWS::Glue::SecurityConfiguration").values()
+    configuration = one(pipeline, "AWS::Glue::SecurityConfiguration", "RuntimeSecurityConfiguration")
     encryption = configuration["Properties"]["EncryptionConfiguration"]
     assert encryption == {
         "S3Encryptions": [{"S3EncryptionMode": "SSE-KMS", "KmsKeyArn": KEY}],
@@ -276,6 +280,8 @@ def test_each_job_logs_to_its_own_encrypted_log_groups(pipeline: Template) -> No
         "/cdp/dev/glue/resolve-identities/error",
         "/cdp/dev/glue/build-profiles/output",
         "/cdp/dev/glue/build-profiles/error",
+        "/cdp/dev/glue/evaluate-segments/output",
+        "/cdp/dev/glue/evaluate-segments/error",
     }
     for group in names.values():
         assert (group["KmsKeyId"], group["RetentionInDays"]) == (KEY, 365)
@@ -307,7 +313,12 @@ def test_the_standardize_job_reads_its_inputs_and_replaces_only_its_tables(pipel
         "clean/identity_records/": replaces,
         "clean/orders/": replaces,
         "tmp/standardize/": replaces,  # its runs' scratch (run_glue_step)
+        "_lock/": replaces,  # the lake lock: a step never overlaps an erasure (cdp.privacy.lock)
+        "privacy/tombstones/": reads,  # erased people's records are dropped before the clean zone
     }
+    # the tombstones are salted hashes: the step gets the salt's secret like the profiles step
+    [job] = [j for j in glue_jobs(pipeline).values() if j["Name"] == "cdp-dev-standardize"]
+    assert "--salt_secret_arn" in job["DefaultArguments"]
 
 
 def test_each_pipeline_job_publishes_exactly_its_own_tables_to_the_catalog(
@@ -386,6 +397,7 @@ def test_dead_letters_errors_and_glue_failures_reach_the_alarm_topic(pipeline: T
                 logical_id(pipeline, "AWS::SQS::Queue", "RuleDeadLetters"),
             ),
             ("Errors", "fn"),
+            ("Throttles", "fn"),
         ]
     )
     for alarm in alarms.values():
@@ -402,7 +414,7 @@ def test_dead_letters_errors_and_glue_failures_reach_the_alarm_topic(pipeline: T
         "source": ["aws.glue"],
         "detail-type": ["Glue Job State Change"],
         "detail": {
-            "jobName": [IMPORT_JOB, STANDARDIZE_JOB, RESOLVE_JOB, PROFILES_JOB],
+            "jobName": [IMPORT_JOB, STANDARDIZE_JOB, RESOLVE_JOB, PROFILES_JOB, SEGMENTS_JOB],
             "state": ["FAILED", "TIMEOUT", "ERROR"],
         },
     }
@@ -418,8 +430,8 @@ def test_dead_letters_errors_and_glue_failures_reach_the_alarm_topic(pipeline: T
 def test_the_pipeline_stack_holds_exactly_its_capabilities(pipeline: Template) -> None:
     counts = Counter(resource["Type"] for resource in pipeline.to_json()["Resources"].values())
     assert counts == {
-        "AWS::Glue::Job": 4,
-        "AWS::Glue::SecurityConfiguration": 1,
+        "AWS::Glue::Job": 5,
+        "AWS::Glue::SecurityConfiguration": 2,  # the second: the profiles job's (each bucket's own key)
         "AWS::Lambda::Function": 1,
         "AWS::Lambda::EventInvokeConfig": 1,
         "AWS::Lambda::Permission": 1,
@@ -428,10 +440,10 @@ def test_the_pipeline_stack_holds_exactly_its_capabilities(pipeline: Template) -
         "AWS::SQS::QueuePolicy": 2,
         "AWS::SNS::Topic": 1,
         "AWS::SNS::TopicPolicy": 1,
-        "AWS::CloudWatch::Alarm": 3,
-        "AWS::Logs::LogGroup": 9,
-        "AWS::IAM::Role": 5,
-        "AWS::IAM::Policy": 5,
+        "AWS::CloudWatch::Alarm": 4,
+        "AWS::Logs::LogGroup": 11,
+        "AWS::IAM::Role": 6,
+        "AWS::IAM::Policy": 6,
     }
     assert not [t for t in counts if t.startswith("Custom::") or t == "AWS::S3::Bucket"]  # stateless
 

@@ -51,9 +51,29 @@ PROFILES_GRANTS = {
     "profiles/config/traits/": READ,
     "profiles/profiles/": REPLACE,
     "profiles/traits/": REPLACE,
-    "profiles/pseudonymized/": REPLACE,
+    "profiles/consent/": REPLACE,  # the consent store
     "tmp/profiles/": REPLACE,
+    "_lock/": REPLACE,  # the lake lock (cdp.privacy.lock): never overlaps an erasure
 }
+#: and in the pseudonymized zone's own bucket (its own key): profiles_pseudonymized
+ZONE_GRANTS = {"pseudonymized/profiles/": REPLACE}
+ZONE_ARN = {"Fn::ImportValue": "cdp-dev-pseudonymized-bucket-arn"}
+ZONE_KEY = {"Fn::ImportValue": "cdp-dev-pseudonymized-key-arn"}
+
+
+def zone_object_grants(statements: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """prefix -> actions of every statement on objects of the pseudonymized zone's bucket."""
+    grants: dict[str, set[str]] = {}
+    for statement in statements:
+        for resource in as_list(statement["Resource"]):
+            join = resource.get("Fn::Join") if isinstance(resource, dict) else None
+            if join and join[1][0] == ZONE_ARN:
+                grants.setdefault(join[1][1].removeprefix("/").removesuffix("*"), set()).update(
+                    as_list(statement["Action"])
+                )
+    return grants
+
+
 WRITES = {"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"}
 
 
@@ -98,6 +118,14 @@ def test_the_profiles_job_is_given_the_salt_secret_and_the_catalog_database(job:
     ]
     parsed = parse_job_arguments([*argv, "--JOB_NAME", PROFILES_JOB])
     assert (parsed.lake_uri, parsed.catalog_database) == ("resolved--lake_uri", "cdp_dev")
+    # the analysts' zone: where the lake's pseudonymized/ prefix is mounted (cdp.lakefs.LakeFiles)
+    assert arguments["--pseudonymized_root"] == {
+        "Fn::Join": [
+            "",
+            ["s3://", {"Fn::ImportValue": "cdp-dev-pseudonymized-bucket-name"}, "/pseudonymized"],
+        ]
+    }
+    assert parsed.pseudonymized_root == "resolved--pseudonymized_root"
     assert parse_profile_arguments(argv).salt_secret_arn == "resolved--salt_secret_arn"
 
 
@@ -123,23 +151,45 @@ def test_the_profiles_job_reads_its_inputs_and_config_and_replaces_only_the_prof
     statements: list[dict[str, Any]],
 ) -> None:
     assert lake_object_grants(statements) == PROFILES_GRANTS
+    assert zone_object_grants(statements) == ZONE_GRANTS
     # the grants follow the code: the step's inputs, config, outputs and scratch
     inputs = {f"{table.prefix}/" for table in (IDENTITY_LINKS, IDENTITY_RECORDS, EVENTS, ORDERS)}
     assert inputs | {f"{IMPORT_ROWS}/", f"{LAKE_TRAITS_DIR}/", PROFILES_CONFIG_PATH} == {
         key for key, actions in PROFILES_GRANTS.items() if actions == READ
     }
-    assert {f"{table.prefix}/" for table in PROFILE_TABLES} | {"tmp/profiles/"} == {
-        key for key, actions in PROFILES_GRANTS.items() if actions == REPLACE
+    assert {f"{table.prefix}/" for table in PROFILE_TABLES} | {"tmp/profiles/", "_lock/"} == {
+        key for key, actions in {**PROFILES_GRANTS, **ZONE_GRANTS}.items() if actions == REPLACE
     }
     lake = "s3://cdp-dev-lake"
     assert scratch_uri(lake, "profiles", "20261128T080313Z-abc123").startswith(f"{lake}/tmp/profiles/")
+
+
+def test_the_profiles_job_writes_the_zone_with_its_key_under_the_bucket_keys_configuration(
+    statements: list[dict[str, Any]], job: dict[str, Any], pipeline: Template
+) -> None:
+    """A security configuration names one key for every S3 write of a job; the profiles job's leaves each
+    bucket to its own default key, so the zone gets the zone's key (its bucket refuses any other)."""
+    [zone_kms] = [s for s in statements if s.get("Resource") == ZONE_KEY]
+    assert sorted(as_list(zone_kms["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert "kms:ViaService" in json.dumps(zone_kms["Condition"])
+    configurations = {
+        c["Properties"]["Name"]: c["Properties"]
+        for c in of_type(pipeline, "AWS::Glue::SecurityConfiguration").values()
+    }
+    encryption = configurations[job["SecurityConfiguration"]]["EncryptionConfiguration"]
+    assert job["SecurityConfiguration"] == "cdp-dev-glue-jobs-bucket-keys"
+    assert encryption["S3Encryptions"] == [{"S3EncryptionMode": "DISABLED"}]
+    assert encryption["CloudWatchEncryption"] == {"CloudWatchEncryptionMode": "SSE-KMS", "KmsKeyArn": KEY}
+    assert encryption["JobBookmarksEncryption"] == {"JobBookmarksEncryptionMode": "CSE-KMS", "KmsKeyArn": KEY}
 
 
 def test_the_profiles_job_writes_nothing_of_the_raw_clean_or_identity_zones(
     statements: list[dict[str, Any]],
 ) -> None:
     for key, actions in lake_object_grants(statements).items():
-        if not key.startswith(("profiles/profiles/", "profiles/traits/", "profiles/pseudonymized/", "tmp/")):
+        if not key.startswith(
+            ("profiles/profiles/", "profiles/traits/", "profiles/consent/", "tmp/", "_lock/")
+        ):
             assert actions == READ, key
         assert key not in {"profiles/", "profiles/config/", "clean/", "identity/", "raw/", "tmp/", ""}, key
     for statement in statements:
@@ -172,10 +222,12 @@ def test_the_profiles_job_reads_the_salt_secret_and_no_other(statements: list[di
     assert anywhere["Action"] == "cloudwatch:PutMetricData"
 
 
-def test_nothing_but_the_profiles_job_and_its_role_references_the_salt(
+def test_only_the_profiles_and_standardize_jobs_the_privacy_worker_and_their_roles_reference_the_salt(
     dev_app: SynthesizedApp, pipeline: Template, salt_secret: tuple[str, dict[str, Any]]
 ) -> None:
-    """Whoever could name the secret is listed here: the job (its argument) and its role's policy."""
+    """Whoever could name the secret is listed here: the profiles job (pseudonyms) and the standardize job
+    (erasure tombstones are salted hashes: it drops erased people's records), by their argument, and their
+    roles' policies; the privacy worker (its environment) and its policy."""
     secret_id, _ = salt_secret
     references = [
         (path.name, resource_id)
@@ -183,16 +235,28 @@ def test_nothing_but_the_profiles_job_and_its_role_references_the_salt(
         for resource_id, resource in template_json(path)["Resources"].items()
         if SALT_EXPORT in json.dumps(resource) or json.dumps({"Ref": secret_id}) in json.dumps(resource)
     ]
-    role = {"Ref": logical_id(pipeline, "AWS::IAM::Role", "BuildProfilesJobRole")}
-    [policy_id] = [
-        policy_id
-        for policy_id, policy in of_type(pipeline, "AWS::IAM::Policy").items()
-        if role in policy["Properties"]["Roles"]
+    policies = []
+    for role_name in ("BuildProfilesJobRole", "StandardizeJobRole"):
+        role = {"Ref": logical_id(pipeline, "AWS::IAM::Role", role_name)}
+        policies += [
+            ("CdpPipeline-dev.template.json", policy_id)
+            for policy_id, policy in of_type(pipeline, "AWS::IAM::Policy").items()
+            if role in policy["Properties"]["Roles"]
+        ]
+    privacy = template_json(dev_app.outdir / "CdpPrivacy-dev.template.json")["Resources"]
+    [worker] = [
+        i for i, r in privacy.items() if r["Type"] == "AWS::Lambda::Function" and "PrivacyWorker" in i
+    ]
+    [worker_policy] = [
+        i for i, r in privacy.items() if r["Type"] == "AWS::IAM::Policy" and "PrivacyWorker" in i
     ]
     assert sorted(references) == sorted(
         [
             ("CdpPipeline-dev.template.json", logical_id(pipeline, "AWS::Glue::Job", "BuildProfiles")),
-            ("CdpPipeline-dev.template.json", policy_id),
+            ("CdpPipeline-dev.template.json", logical_id(pipeline, "AWS::Glue::Job", "Standardize")),
+            *policies,
+            ("CdpPrivacy-dev.template.json", worker),
+            ("CdpPrivacy-dev.template.json", worker_policy),
         ]
     )
 
@@ -204,7 +268,7 @@ def test_the_salt_is_generated_encrypted_with_the_cmk_and_retained(
     dev_app: SynthesizedApp, salt_secret: tuple[str, dict[str, Any]]
 ) -> None:
     secret_id, secret = salt_secret
-    [key_id] = of_type(dev_app.data, "AWS::KMS::Key")
+    key_id = logical_id(dev_app.data, "AWS::KMS::Key", "DataKey")
     properties = secret["Properties"]
     assert properties["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
     generated = properties["GenerateSecretString"]

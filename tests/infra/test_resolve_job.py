@@ -42,6 +42,7 @@ RESOLVE_GRANTS = {
     "identity/edges/": REPLACE,
     "identity/history/": REPLACE,
     "tmp/resolve/": REPLACE,
+    "_lock/": REPLACE,  # the lake lock (cdp.privacy.lock): never overlaps an erasure
 }
 
 
@@ -159,7 +160,8 @@ def test_the_resolve_job_role_reads_its_code_and_publishes_only_glue_metrics_and
     assert sorted(r["Fn::Join"][1][-1].rsplit(".", 1)[-1] for r in code["Resource"]) == ["jar", "py", "zip"]
     [anywhere] = [s for s in statements if s["Resource"] == "*"]
     assert anywhere["Action"] == "cloudwatch:PutMetricData"
-    assert anywhere["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Glue"}}
+    # Glue's own job metrics and the step's report (cdp.pipeline.metrics)
+    assert anywhere["Condition"] == {"StringEquals": {"cloudwatch:namespace": ["Glue", "CDP"]}}
     actions = {action for s in statements for action in as_list(s["Action"])}
     assert not {action for action in actions if action.split(":")[0] in {"lambda", "iam", "sqs"}}
     # the catalog tables it publishes (test_batch_import: which ones), nothing else of Glue
@@ -199,7 +201,7 @@ def test_job_scratch_expires_within_a_day(dev_app: SynthesizedApp) -> None:
     [lake] = [
         b
         for b in of_type(dev_app.data, "AWS::S3::Bucket").values()
-        if "LoggingConfiguration" in b["Properties"]
+        if b["Properties"].get("LoggingConfiguration", {}).get("LogFilePrefix") == "lake/"
     ]
     rules = {r.get("Prefix"): r for r in lake["Properties"]["LifecycleConfiguration"]["Rules"]}
     scratch = rules[f"{SCRATCH_PREFIX}/"]

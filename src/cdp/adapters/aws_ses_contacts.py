@@ -157,3 +157,42 @@ def _receipt(response: dict[str, Any], status: str, topic: str, how: str) -> str
 def _message(error: Exception) -> str:
     response = getattr(error, "response", {}) or {}
     return str(response.get("Error", {}).get("Message", error))
+
+
+class SesContactEraser:
+    """Erasure's side of a contact list (SPEC 9): ``DeleteContact`` for each of the person's addresses.
+
+    A missing contact is not an error (the person may never have entered a segment exported there, or a
+    previous attempt deleted it); any other failure raises, so the erasure stops before its proof and the
+    request is re-run.
+    """
+
+    def __init__(
+        self,
+        *,
+        contact_list: str,
+        client: Any = None,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+    ) -> None:
+        self._list = contact_list
+        self._client = LazyClient("sesv2", client=client, region=region, endpoint_url=endpoint_url)
+
+    @property
+    def name(self) -> str:
+        return f"ses:{self._list}"
+
+    def erase_contacts(self, emails: Sequence[str], phones: Sequence[str]) -> int:
+        from botocore.exceptions import ClientError
+
+        deleted = 0
+        for email in emails:
+            if "@" not in email:
+                continue
+            try:
+                self._client().delete_contact(ContactListName=self._list, EmailAddress=email)
+                deleted += 1
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "NotFoundException":
+                    raise
+        return deleted

@@ -116,6 +116,25 @@ class SqliteProfileStore:
             connection.execute("DELETE FROM identifiers WHERE profile_id = ?", (profile_id,))
             return connection.execute("DELETE FROM profiles WHERE profile_id = ?", (profile_id,)).rowcount > 0
 
+    def compact(self) -> None:
+        """Rewrite the file without the free pages deleted rows leave behind (erasure: SQLite keeps a
+        deleted row's bytes until the page is reused), and empty the write-ahead log."""
+        if not self.path.exists():
+            return
+        self._close_reader()
+        try:
+            connection = _connect(self.path)
+        except (OSError, sqlite3.Error) as error:
+            raise LookupUnavailableError(f"profile store {self.path}: {error}") from error
+        try:
+            connection.execute("PRAGMA secure_delete = ON")
+            connection.execute("VACUUM")
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as error:
+            raise LookupUnavailableError(f"profile store {self.path}: {error}") from error
+        finally:
+            connection.close()
+
     def _load_batch(
         self, connection: sqlite3.Connection, batch: Sequence[ProfileDocument], counts: dict[str, int]
     ) -> None:

@@ -22,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cdp.cli.export import export_command
+from cdp.cli.privacy import privacy_app
 from cdp.cli.segments import segments_app
 from cdp.identity.errors import IdentityConfigError, MatchInputError, OverrideError, UnknownProfileError
 from cdp.imports import ImportInputError
@@ -55,6 +56,7 @@ lookup_keys_app = typer.Typer(
 )
 app.add_typer(lookup_keys_app, name="lookup-keys")
 app.add_typer(segments_app, name="segments")
+app.add_typer(privacy_app, name="privacy")
 app.command("export")(export_command)
 
 out = Console(soft_wrap=True)
@@ -581,12 +583,20 @@ def sample_data(
 
 
 @app.command()
-def demo(lake: LakeOption = DEFAULT_LAKE) -> None:
-    """What `make demo` runs: a generated retailer's events, files and the pipeline, end to end."""
+def demo(
+    lake: LakeOption = DEFAULT_LAKE,
+    people: Annotated[int, typer.Option(min=1, help="How many true people the sample data has.")] = 300,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Where to write the HTML report (default: beside the lake)."),
+    ] = None,
+) -> None:
+    """What `make demo` runs: a generated retailer's events, files, the pipeline, AWS destinations on a
+    moto server, an access request and an erasure, end to end; then a summary and an HTML report."""
     from cdp.demo import DemoSetupError, run_demo
 
     try:
-        run_demo(_settings(lake), console=out)
+        run_demo(_settings(lake), console=out, people=people, report_path=report)
     except DemoSetupError as error:
         raise InvalidInputError(str(error)) from None
 

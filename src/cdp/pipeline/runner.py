@@ -24,6 +24,10 @@ from cdp.pipeline.profiles import PreparedProfiles, build_profiles_in_lake, prep
 from cdp.pipeline.resolve import DEFAULT_SCORER, DefaultScorer, resolve_in_lake
 from cdp.pipeline.segments import PreparedSegments, evaluate_segments_in_lake, prepare_segments
 from cdp.pipeline.standardize import StandardizeInputs, StepReport, standardize
+from cdp.privacy.lock import LakeLock, LocalLakeLock, NoLock
+from cdp.privacy.tombstones import TOMBSTONES_PREFIX, Tombstones
+from cdp.profiles.salt import local_salt
+from cdp.settings import ConfigError
 from cdp.tables import LakeTable, new_run_id, publish, snapshot_path
 
 STEPS: tuple[str, ...] = ("standardize", "resolve", "profiles", "segments", "export", "lookup")
@@ -105,6 +109,7 @@ def run_pipeline(
     as_of: datetime | None = None,
     salt: bytes | None = None,
     catalog: CatalogPublisher | None = None,
+    lock: LakeLock | None = None,
 ) -> RunReport:
     """Run ``steps`` in order, publishing each step's tables when it succeeded; ``scorer`` is the
     probabilistic matcher of the resolve step (default: the one the lake's identity rules ask for;
@@ -117,6 +122,8 @@ def run_pipeline(
     the first step runs, so a bad ``profiles.yaml`` or trait file fails the run before anything is written.
     """
     run = RunReport(run_id=run_id or new_run_id(), engine=engine.name)
+    # one writer at a time: an erasure never interleaves with a step (cdp.privacy.lock)
+    lake_lock: LakeLock = lock or (LocalLakeLock(files.base) if files.is_local else NoLock())
     write = SnapshotWriter(engine, files, run.run_id, catalog)
     profiles: PreparedProfiles | None = None
     if "profiles" in steps:
@@ -129,44 +136,65 @@ def run_pipeline(
     for step in steps:
         if on_step:
             on_step(step)
-        if step == "standardize":
-            inputs = StandardizeInputs(
-                raw_event_files=raw_event_files(files), import_row_files=completed_import_row_files(files)
-            )
-            run.steps.append(standardize(engine, inputs, run_id=run.run_id, write=write))
-        elif step == "resolve":
-            run.steps.append(resolve_in_lake(engine, files, run_id=run.run_id, write=write, scorer=scorer))
-        elif step == "profiles" and profiles is not None:
-            run.steps.append(
-                build_profiles_in_lake(
-                    engine,
-                    files,
-                    profiles,
-                    run_id=run.run_id,
-                    write=write,
+        with lake_lock.hold(f"{step} {run.run_id}"):
+            if step == "standardize":
+                inputs = StandardizeInputs(
+                    raw_event_files=raw_event_files(files),
                     import_row_files=completed_import_row_files(files),
+                    tombstones=_tombstones(files, salt),
                 )
-            )
-        elif step == "segments" and segments is not None:
-            run.steps.append(
-                evaluate_segments_in_lake(
-                    engine, files, segments, run_id=run.run_id, write=write, as_of=as_of
+                run.steps.append(standardize(engine, inputs, run_id=run.run_id, write=write))
+            elif step == "resolve":
+                run.steps.append(
+                    resolve_in_lake(engine, files, run_id=run.run_id, write=write, scorer=scorer)
                 )
-            )
-        elif step == "export":
-            # this run's membership deltas when it evaluated segments, else the published memberships' run;
-            # failed deliveries do not fail the step: they are counted in its report and dead-lettered
-            run.steps.append(
-                export_step(
-                    files,
-                    run_id=run.run_id,
-                    engine=engine.name,
-                    deltas_of=run.run_id if "segments" in steps else None,
+            elif step == "profiles" and profiles is not None:
+                run.steps.append(
+                    build_profiles_in_lake(
+                        engine,
+                        files,
+                        profiles,
+                        run_id=run.run_id,
+                        write=write,
+                        import_row_files=completed_import_row_files(files),
+                    )
                 )
-            )
-        elif step == "lookup":
-            # the real-time lookup store from the published profiles (SQLite locally; on AWS the
-            # orchestrator invokes the loader Lambda into DynamoDB instead)
-            run.steps.append(lookup_step(files, run_id=run.run_id, engine=engine.name))
-        write.publish_all()
+            elif step == "segments" and segments is not None:
+                run.steps.append(
+                    evaluate_segments_in_lake(
+                        engine, files, segments, run_id=run.run_id, write=write, as_of=as_of
+                    )
+                )
+            elif step == "export":
+                # this run's membership deltas when it evaluated segments, else the published
+                # memberships' run; failed deliveries do not fail the step: they are counted in its
+                # report and dead-lettered
+                run.steps.append(
+                    export_step(
+                        files,
+                        run_id=run.run_id,
+                        engine=engine.name,
+                        deltas_of=run.run_id if "segments" in steps else None,
+                    )
+                )
+            elif step == "lookup":
+                # the real-time lookup store from the published profiles (SQLite locally; on AWS the
+                # orchestrator invokes the loader Lambda into DynamoDB instead)
+                run.steps.append(lookup_step(files, run_id=run.run_id, engine=engine.name))
+            write.publish_all()
     return run
+
+
+def _tombstones(files: LakeFiles, salt: bytes | None) -> Tombstones | None:
+    """The erased people's tombstones for the standardize step; a lake that has some but no salt to read
+    them with (a Glue job started without ``--salt_secret_arn``) must not run, or erased people return."""
+    if not files.find(TOMBSTONES_PREFIX, lambda name: name.endswith(".jsonl")):
+        return None
+    if salt is None:
+        if not files.is_local:
+            raise ConfigError(
+                "the lake holds erasure tombstones: the standardize step needs the pseudonymization salt "
+                "(--salt_secret_arn) to honour them"
+            )
+        salt = local_salt(files)
+    return Tombstones.load(files, salt)

@@ -18,6 +18,7 @@ from cdp.engine.port import Engine
 from cdp.imports.fields import IMPORT_ROWS_SCHEMA
 from cdp.ingestion.records import RAW_EVENT_COLUMNS
 from cdp.pipeline.batch_functions import explode_order_products, with_business_date
+from cdp.privacy.tombstones import SUPPRESSED_SCHEMA, Tombstones, keep_untombstoned, tombstoned_record_ids
 from cdp.standardize.identity import identity_output_schema, standardize_identity_batch
 from cdp.tables import EVENTS, IDENTITY_RECORDS, ORDERS, LakeTable
 
@@ -30,6 +31,8 @@ class StandardizeInputs:
 
     raw_event_files: Sequence[str]
     import_row_files: Sequence[str]
+    #: erased people's identifiers: their records, events and orders never reach the clean zone
+    tombstones: Tombstones | None = None
 
 
 @dataclass(slots=True)
@@ -339,7 +342,38 @@ def standardize(
     )
     engine.create_view("orders", _ORDERS)
 
+    views = {EVENTS.name: EVENTS.name, IDENTITY_RECORDS.name: IDENTITY_RECORDS.name, ORDERS.name: ORDERS.name}
+    if inputs.tombstones:
+        views = _suppress_tombstoned(engine, inputs.tombstones)
     for table in (EVENTS, IDENTITY_RECORDS, ORDERS):
-        report.rows[table.name] = write(table, table.name)
+        report.rows[table.name] = write(table, views[table.name])
+    if inputs.tombstones:
+        report.guards["suppressed_erased"] = engine.count_rows("suppressed_records")
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _suppress_tombstoned(engine: Engine, tombstones: Tombstones) -> dict[str, str]:
+    """Views of the three clean tables without erased people: records whose identifiers hit a tombstone,
+    and the events and orders of those records (SPEC 9: later events and imports stay suppressed)."""
+    schema = IDENTITY_RECORDS.schema
+    engine.map_batches(
+        "identity_records_kept",
+        IDENTITY_RECORDS.name,
+        functools.partial(keep_untombstoned, tombstones=tombstones, schema=schema),
+        schema,
+    )
+    engine.map_batches(
+        "suppressed_records",
+        IDENTITY_RECORDS.name,
+        functools.partial(tombstoned_record_ids, tombstones=tombstones),
+        SUPPRESSED_SCHEMA,
+    )
+    engine.materialize("suppressed_records")
+    for name in (EVENTS.name, ORDERS.name):
+        engine.create_view(
+            f"{name}_kept",
+            f"SELECT * FROM {name} WHERE identity_record_id IS NULL "
+            "OR identity_record_id NOT IN (SELECT record_id FROM suppressed_records)",
+        )
+    return {name: f"{name}_kept" for name in (EVENTS.name, IDENTITY_RECORDS.name, ORDERS.name)}

@@ -1,0 +1,171 @@
+"""Retention (SPEC 9): anonymous-only data expires; quarantine expires.
+
+A visitor who never logged in, never gave an e-mail or phone and never bought anything is an
+*anonymous-only* profile: every record of it is an event with nothing but a device's anonymous id. Once
+such a profile has been idle (``last_seen``) longer than ``anonymous_days`` (30–90, default 90), the
+retention job removes it the way erasure removes a person — every zone, files rewritten, the lookup store
+— but writes no tombstone: the device may come back and is welcome to.
+
+Quarantined events and rows older than ``quarantine_days`` (default 30) are deleted: they were kept so a
+mapping or client bug could be fixed and the data replayed, not forever. On AWS the bucket's lifecycle
+rules expire ``quarantine/`` the same way; this job is what the embedded lake has instead, and it also
+covers the anonymous profiles, which no lifecycle rule can find.
+
+``privacy/retention.yaml`` (optional)::
+
+    anonymous_days: 90     # 30..90
+    quarantine_days: 30    # 1..365
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs as pafs
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cdp.privacy.errors import RetentionConfigError
+from cdp.privacy.matching import Matcher
+from cdp.privacy.models import Subject
+from cdp.privacy.service import PrivacyService
+from cdp.privacy.subject import read_current
+from cdp.tables import EVENTS, IDENTITY_LINKS, IDENTITY_RECORDS
+
+RETENTION_CONFIG = "privacy/retention.yaml"
+_DT = re.compile(r"/dt=(\d{4}-\d{2}-\d{2})/")
+
+
+class RetentionConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    anonymous_days: int = Field(default=90, ge=30, le=90)
+    quarantine_days: int = Field(default=30, ge=1, le=365)
+
+
+def load_retention_config(service: PrivacyService) -> RetentionConfig:
+    data = service.files.read_bytes(RETENTION_CONFIG)
+    if data is None:
+        return RetentionConfig()
+    try:
+        raw = yaml.safe_load(data) or {}
+        return RetentionConfig.model_validate(raw)
+    except (yaml.YAMLError, ValidationError) as error:
+        first = error.errors()[0] if isinstance(error, ValidationError) else None
+        reason = (
+            f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+            if first
+            else str(error).splitlines()[0]
+        )
+        raise RetentionConfigError(f"{RETENTION_CONFIG}: {reason}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionReport:
+    anonymous_days: int
+    quarantine_days: int
+    cutoff: str
+    profiles_expired: int
+    rows_removed: int
+    files_rewritten: int
+    quarantine_files_deleted: int
+    seconds: float
+
+
+def expired_anonymous(service: PrivacyService, cutoff: datetime) -> Subject:
+    """The anonymous-only profiles last seen before ``cutoff``, with their records, devices and events."""
+    subject = Subject()
+    records = read_current(
+        service.files,
+        IDENTITY_RECORDS,
+        ("record_id", "origin", "user_id", "email", "phone_e164", "national_id", "anonymous_id", "last_seen"),
+    )
+    links = read_current(service.files, IDENTITY_LINKS, ("record_id", "profile_id"))
+    if records is None or links is None:
+        return subject
+    joined = records.join(links, "record_id")
+    known = pc.or_(
+        pc.not_equal(joined.column("origin"), "event"),
+        pc.or_(
+            pc.or_(pc.is_valid(joined.column("user_id")), pc.is_valid(joined.column("email"))),
+            pc.or_(pc.is_valid(joined.column("phone_e164")), pc.is_valid(joined.column("national_id"))),
+        ),
+    )
+    known_profiles = set(joined.filter(pc.fill_null(known, True)).column("profile_id").to_pylist())
+    recent = pc.greater_equal(joined.column("last_seen"), pa.scalar(cutoff, pa.timestamp("us", tz="UTC")))
+    recent_profiles = set(joined.filter(pc.fill_null(recent, False)).column("profile_id").to_pylist())
+    expired = set(joined.column("profile_id").to_pylist()) - known_profiles - recent_profiles
+    if not expired:
+        return subject
+    mine = joined.filter(
+        pc.is_in(joined.column("profile_id"), value_set=pa.array(sorted(expired), pa.string()))
+    )
+    subject.profile_ids = expired
+    subject.record_ids = set(mine.column("record_id").to_pylist())
+    subject.anonymous_ids = {value for value in mine.column("anonymous_id").to_pylist() if value}
+    # a device id also seen on a kept profile stays (that profile's events carry it)
+    kept = joined.filter(
+        pc.invert(pc.is_in(joined.column("profile_id"), value_set=pa.array(sorted(expired))))
+    )
+    subject.anonymous_ids -= {value for value in kept.column("anonymous_id").to_pylist() if value}
+    events = read_current(service.files, EVENTS, ("message_id", "identity_record_id"))
+    if events is not None:
+        theirs = pc.is_in(events.column("identity_record_id"), value_set=pa.array(sorted(subject.record_ids)))
+        subject.message_ids = set(events.filter(pc.fill_null(theirs, False)).column("message_id").to_pylist())
+    return subject
+
+
+def run_retention(
+    service: PrivacyService, *, days: int | None = None, as_of: datetime | None = None
+) -> RetentionReport:
+    started = time.perf_counter()
+    config = load_retention_config(service)
+    if days is not None:
+        config = RetentionConfig(anonymous_days=days, quarantine_days=config.quarantine_days)
+    now = (as_of or datetime.now(UTC)).astimezone(UTC)
+    cutoff = now - timedelta(days=config.anonymous_days)
+    with service.lock.hold("retention"):
+        subject = expired_anonymous(service, cutoff)
+        rows_removed, rewritten = 0, 0
+        if subject.profile_ids:
+            removed, paths, _deleted = service.remove(Matcher(subject))
+            rows_removed, rewritten = sum(removed.values()), len(paths)
+            service.erase_lookup(subject)
+        quarantine_deleted = _expire_quarantine(service, now - timedelta(days=config.quarantine_days))
+    return RetentionReport(
+        anonymous_days=config.anonymous_days,
+        quarantine_days=config.quarantine_days,
+        cutoff=cutoff.isoformat(),
+        profiles_expired=len(subject.profile_ids),
+        rows_removed=rows_removed,
+        files_rewritten=rewritten,
+        quarantine_files_deleted=quarantine_deleted,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def _expire_quarantine(service: PrivacyService, cutoff: datetime) -> int:
+    """Quarantine files older than ``cutoff``: by their ``dt=`` partition (the day the data arrived) when
+    they have one, else by their modification time (an import's rejected rows)."""
+    files = service.files
+    selector = pafs.FileSelector(files.path("quarantine"), recursive=True, allow_not_found=True)
+    deleted = 0
+    for info in files.fs.get_file_info(selector):
+        if info.type != pafs.FileType.File:
+            continue
+        day = _DT.search(info.path)
+        if day:
+            arrived = datetime.fromisoformat(day.group(1)).replace(tzinfo=UTC) + timedelta(days=1)
+        elif info.mtime is not None:
+            arrived = info.mtime.astimezone(UTC)
+        else:
+            continue
+        if arrived < cutoff:
+            files.fs.delete_file(info.path)
+            deleted += 1
+    return deleted
