@@ -1,11 +1,17 @@
 """The CDK app (cdk.json: ``.venv/bin/python infra/app.py``); the only module that reads context (STYLE 5).
 
-``npx cdk deploy --all -c stage=dev`` deploys six stacks per stage: ``cdp-<stage>-data`` (stateful,
+``npx cdk deploy --all -c stage=dev`` deploys nine stacks per stage: ``cdp-<stage>-data`` (stateful,
 retained), ``cdp-<stage>-ingestion`` (the real-time API), ``cdp-<stage>-pipeline`` (batch import and the
 Glue jobs), ``cdp-<stage>-analytics`` (Glue Data Catalog, Athena), ``cdp-<stage>-serving`` (profile
-lookup) and ``cdp-<stage>-activation`` (segment destinations, export). Context keys: ``stage`` (``dev`` or
-``prod``; ``dev`` in cdk.json) and the optional overrides ``alarmEmail``, ``reservedConcurrency``,
-``timeZone``, ``corsOrigins`` (comma-separated), ``athenaScanCutoffGiB``, ``rawEventsFirstDay`` (YYYY-MM-DD).
+lookup), ``cdp-<stage>-activation`` (segment destinations, export), ``cdp-<stage>-orchestration`` (the
+state machine ``cdp-<stage>-pipeline`` that runs the steps in order, and its schedule) and
+``cdp-<stage>-operations`` (the CloudWatch dashboard; every function and Glue job also gets the stage as
+its metrics' dimension, ``StageDimension``), and ``cdp-<stage>-privacy`` (the IAM-authorized access and
+erasure API and its worker). Context keys:
+``stage`` (``dev`` or ``prod``; ``dev`` in cdk.json) and the optional overrides ``alarmEmail``,
+``reservedConcurrency``, ``timeZone``, ``corsOrigins`` (comma-separated), ``athenaScanCutoffGiB``,
+``rawEventsFirstDay`` (YYYY-MM-DD), ``pipelineSchedule`` (when the pipeline runs, in the ``timeZone``:
+``HH:MM`` daily, a ``cron(…)``/``rate(…)`` expression, or ``off``; default ``02:00``).
 cdk-nag's AwsSolutions pack runs inside the app: an unacknowledged finding fails the synth.
 
 The functions' code (``build/lambda/ingest``, ``build/lambda/imports``), the Glue jobs' library
@@ -25,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script, the folder on sys.path is infra/, not the repository
     sys.path.insert(0, str(ROOT))
 
-from aws_cdk import App, Tags, Validations  # noqa: E402
+from aws_cdk import App, Aspects, Tags, Validations  # noqa: E402
 from aws_cdk import aws_lambda as lambda_  # noqa: E402
 from aws_cdk import aws_logs as logs  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
@@ -39,12 +45,18 @@ from infra.components.batch_import import ImportSizing  # noqa: E402
 from infra.components.glue_jobs import GlueJobCode  # noqa: E402
 from infra.components.ingestion_api import ApiThrottle, FunctionSizing  # noqa: E402
 from infra.components.lake import LakeRetention  # noqa: E402
+from infra.components.operations import StageDimension  # noqa: E402
+from infra.components.orchestration import OrchestrationConfig, PipelineJobs, PipelineSchedule  # noqa: E402
+from infra.components.privacy import PrivacyConfig  # noqa: E402
 from infra.components.profile_lookup import ServingConfig  # noqa: E402
 from infra.stacks.activation import CdpActivationStack  # noqa: E402
 from infra.stacks.analytics import CdpAnalyticsStack  # noqa: E402
 from infra.stacks.data import CdpDataStack  # noqa: E402
 from infra.stacks.ingestion import CdpIngestionStack  # noqa: E402
+from infra.stacks.operations import CdpOperationsStack  # noqa: E402
+from infra.stacks.orchestration import CdpOrchestrationStack  # noqa: E402
 from infra.stacks.pipeline import CdpPipelineStack  # noqa: E402
+from infra.stacks.privacy import CdpPrivacyStack  # noqa: E402
 from infra.stacks.serving import CdpServingStack  # noqa: E402
 
 #: Built by ``make lambda-assets`` (scripts/build_lambda_assets.py).
@@ -53,6 +65,9 @@ IMPORTS_ASSET = ROOT / "build" / "lambda" / "imports"
 LOOKUP_ASSET = ROOT / "build" / "lambda" / "lookup"
 LOOKUP_LOADER_ASSET = ROOT / "build" / "lambda" / "lookup-loader"
 EXPORT_ASSET = ROOT / "build" / "lambda" / "export"
+#: the privacy functions run on the export function's asset: the same wheels (pyarrow, PyYAML, the
+#: standardizers), so one ~140 MiB asset is uploaded for both (scripts/build_lambda_assets.py)
+PRIVACY_ASSET = EXPORT_ASSET
 GLUE_LIBRARY = ROOT / "build" / "glue" / "cdp-glue.zip"
 GLUE_SIMILARITY_JAR = ROOT / "build" / "glue" / "splink-similarity.jar"
 GLUE_SCRIPTS = ROOT / "glue_jobs"
@@ -75,6 +90,9 @@ class StageConfig:
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
     serving: ServingConfig = field(default_factory=ServingConfig)
     activation: ActivationConfig = field(default_factory=ActivationConfig)
+    #: the pipeline's schedule (in ``time_zone``) and its run limits
+    orchestration: OrchestrationConfig = field(default_factory=OrchestrationConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     alarm_email: str | None = None
 
 
@@ -126,6 +144,12 @@ def stage_config(app: App) -> tuple[str, StageConfig]:
         config = replace(config, time_zone=str(zone))
     if (origins := app.node.try_get_context("corsOrigins")) is not None:
         config = replace(config, cors_origins=tuple(o.strip() for o in str(origins).split(",") if o.strip()))
+    if (schedule := app.node.try_get_context("pipelineSchedule")) is not None:
+        try:
+            parsed = PipelineSchedule.parse(str(schedule))
+        except ValueError as error:
+            raise ContextError(f"context pipelineSchedule={schedule!r}: {error}") from None
+        config = replace(config, orchestration=replace(config.orchestration, schedule=parsed))
     return stage, replace(config, analytics=analytics_settings(app, config.analytics))
 
 
@@ -262,9 +286,68 @@ def build_app(app: App) -> tuple[CdpDataStack, CdpIngestionStack]:
         termination_protection=config.termination_protection,
     )
     activation.add_stack_dependency(data, reason="imports the data stack's exports")
-    for scope in (data, ingestion, pipeline, analytics, serving, activation):
+    orchestration = CdpOrchestrationStack(
+        app,
+        f"CdpOrchestration-{stage}",
+        stage=stage,
+        data=data.exports,
+        jobs=PipelineJobs(
+            standardize=pipeline.standardize.job_name,
+            resolve=pipeline.resolve_identities.job_name,
+            profiles=pipeline.build_profiles.job_name,
+            segments=pipeline.evaluate_segments.job_name,
+        ),
+        export_concurrency=config.activation.sizing.reserved_concurrency,
+        config=config.orchestration,
+        time_zone=config.time_zone,
+        log_group_prefix=log_group_prefix,
+        log_retention=config.log_retention,
+        alarm_email=config.alarm_email,
+        termination_protection=config.termination_protection,
+    )
+    for used in (data, pipeline, serving, activation):
+        orchestration.add_stack_dependency(used, reason="runs its jobs and functions, by name or export")
+    operations = CdpOperationsStack(
+        app,
+        f"CdpOperations-{stage}",
+        stage=stage,
+        ingestion=ingestion,
+        pipeline=pipeline,
+        serving=serving,
+        activation=activation,
+        alarm_thresholds=config.alarm_thresholds,
+        termination_protection=config.termination_protection,
+    )
+    privacy = CdpPrivacyStack(
+        app,
+        f"CdpPrivacy-{stage}",
+        stage=stage,
+        data=data.exports,
+        code=lookup_code(PRIVACY_ASSET, "lambdas.privacy.handler"),
+        config=config.privacy,
+        log_group_prefix=log_group_prefix,
+        log_retention=config.log_retention,
+        alarm_email=config.alarm_email,
+        termination_protection=config.termination_protection,
+    )
+    for used in (data, serving):
+        privacy.add_stack_dependency(
+            used, reason="imports the lake's, the keys' and the lookup table's exports"
+        )
+    for scope in (
+        data,
+        ingestion,
+        pipeline,
+        analytics,
+        serving,
+        activation,
+        orchestration,
+        operations,
+        privacy,
+    ):
         Tags.of(scope).add("project", "cdp")
         Tags.of(scope).add("stage", stage)
+    Aspects.of(app).add(StageDimension(stage))
     Validations.of(app).add_plugins(
         AwsSolutionsChecks(app, verbose=True, write_suppressions_to_cloud_formation=True)
     )

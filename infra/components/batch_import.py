@@ -100,6 +100,8 @@ class BatchImport(Construct):
             bucket=bucket,
             access=IMPORT_ACCESS,
             sizing=sizing.glue,
+            # not a pipeline step: its imports are counted by the function's metrics and the manifests
+            step_metrics=False,
             log_group_prefix=log_group_prefix,
             log_retention=log_retention,
         )

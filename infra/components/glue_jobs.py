@@ -19,11 +19,19 @@ stack, for no gain (``cdp`` is pure Python, and its third-party modules are pinn
 :class:`LakeGlueJob` is one job: its role may read the two code objects, read and write exactly the lake
 prefixes and objects it is given, write its own two log groups (``<prefix>glue/<job>/output|error``, created
 here with the platform key and the stage's retention, named through ``--custom-logGroup-prefix``), publish
-Glue's job and observability metrics when it has them turned on, and nothing else. Bookmarks are off: every
-job here is idempotent by design (content-hash imports, run-id snapshots). A job that publishes snapshots is
-also given its Glue database (``--catalog_database``) and may get and update exactly the catalog tables it
-publishes (:class:`CatalogTables`: ``cdp.adapters.glue_catalog`` moves each table's location); a job that
-needs a secret is given its ARN as an argument and may read that secret only (``secrets``).
+Glue's job and observability metrics when it has them turned on, publish its step's metrics to the ``CDP``
+namespace when it runs a pipeline step (``--metrics_namespace``, read by ``cdp.pipeline.jobs``; the
+``--stage`` dimension is set on every job by ``infra.components.operations.StageDimension``), and nothing
+else. Bookmarks are off: every job here is idempotent by design (content-hash imports, run-id snapshots). A
+job that publishes snapshots is also given its Glue database (``--catalog_database``) and may get and update
+exactly the catalog tables it publishes (:class:`CatalogTables`: ``cdp.adapters.glue_catalog`` moves each
+table's location); a job that needs a secret is given its ARN as an argument and may read that secret only
+(``secrets``). A job that writes a zone living in a bucket of its own (:class:`MountedZone`: the pseudonymized
+zone, with its own KMS key) is told where (``--<zone>_root``, a ``cdp.lakefs`` mount), may work on that
+bucket's prefixes with that key, and runs under the runtime's second security configuration, which leaves each
+S3 object to its bucket's default encryption: a security configuration names one key for every S3 write of a
+job, so under the first one the analysts' zone would be encrypted with the lake's key (the zone bucket refuses
+that).
 """
 
 from __future__ import annotations
@@ -41,11 +49,13 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct, IConstruct
 
-from infra.compliance import acknowledge_nag, nag_resource
+from infra.compliance import acknowledge_nag, nag_resource, skip_checkov
 
 GLUE_VERSION = "5.1"
 #: where Glue publishes ``--enable-metrics`` and ``--enable-observability-metrics``
 GLUE_METRICS_NAMESPACE = "Glue"
+#: where a pipeline step run by ``cdp.pipeline.jobs.run_glue_step`` publishes its report's metrics
+STEP_METRICS_NAMESPACE = "CDP"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,20 +146,22 @@ def grant_lake_access(
     key: kms.IKey,
     access: LakeAccess,
     who: str,
+    label: str = "Lake",
 ) -> None:
     """The S3 and KMS statements for ``access`` on the lake, and the cdk-nag reason for each prefix.
+    ``label`` names the bucket in the statement ids (``Lake``; a mounted zone's name for its own bucket).
 
     ``s3:ListBucket`` on the bucket is part of it: without it S3 answers 403 instead of 404 for an absent
     object, and the import path tells "not imported yet" and "no mapping" from "denied" by that 404.
     """
     statements = [
         iam.PolicyStatement(
-            sid="FindTheLakeBucket",
+            sid=f"FindThe{label}Bucket",
             actions=["s3:GetBucketLocation", "s3:ListBucket"],
             resources=[bucket.bucket_arn],
         ),
         iam.PolicyStatement(
-            sid="EncryptAndDecryptLakeObjectsThroughS3",
+            sid=f"EncryptAndDecrypt{label}ObjectsThroughS3",
             actions=["kms:Decrypt", "kms:GenerateDataKey"],
             resources=[key.key_arn],
             conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
@@ -158,16 +170,16 @@ def grant_lake_access(
     if access.read_objects:
         statements.append(
             iam.PolicyStatement(
-                sid="ReadLakeObjects",
+                sid=f"Read{label}Objects",
                 actions=["s3:GetObject"],
                 resources=[bucket.arn_for_objects(key) for key in access.read_objects],
             )
         )
     for sid, actions, prefixes in (
-        ("ReadLakePrefixes", ["s3:GetObject"], access.reads),
-        ("WriteLakePrefixes", ["s3:PutObject"], access.writes),
+        (f"Read{label}Prefixes", ["s3:GetObject"], access.reads),
+        (f"Write{label}Prefixes", ["s3:PutObject"], access.writes),
         (
-            "ReplaceLakePrefixes",
+            f"Replace{label}Prefixes",
             ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
             access.replaces,
         ),
@@ -193,7 +205,7 @@ def grant_lake_access(
             policy_scope,
             f"AwsSolutions-IAM5[Resource::{bucket_arn}/{prefix}*]",
             f"{who} works on objects it names at run time (one per upload, import or snapshot); the grant "
-            f"is limited to the lake prefix '{prefix}' and to the actions listed for it.",
+            f"is limited to the {label.lower()} prefix '{prefix}' and to the actions listed for it.",
         )
 
 
@@ -232,13 +244,77 @@ class GlueRuntime(Construct):
         )
         self.security_configuration_name = name
         self.library = s3_assets.Asset(self, "Library", path=str(code.library))
+        self._name = name
+        self._bucket_default: glue.CfnSecurityConfiguration | None = None
+
+    def bucket_default_configuration(self) -> glue.CfnSecurityConfiguration:
+        """The configuration of jobs that write buckets under different keys (created on first use): logs
+        and bookmarks with the runtime's key as in the first, S3 objects left to each bucket's default
+        encryption (SSE-KMS with that bucket's own CMK and bucket keys), so each zone keeps its own key."""
+        if self._bucket_default is None:
+            self._bucket_default = glue.CfnSecurityConfiguration(
+                self,
+                "BucketDefaultSecurityConfiguration",
+                name=f"{self._name}-bucket-keys",
+                encryption_configuration=glue.CfnSecurityConfiguration.EncryptionConfigurationProperty(
+                    s3_encryptions=[
+                        glue.CfnSecurityConfiguration.S3EncryptionProperty(s3_encryption_mode="DISABLED")
+                    ],
+                    cloud_watch_encryption=glue.CfnSecurityConfiguration.CloudWatchEncryptionProperty(
+                        cloud_watch_encryption_mode="SSE-KMS", kms_key_arn=self.key.key_arn
+                    ),
+                    job_bookmarks_encryption=glue.CfnSecurityConfiguration.JobBookmarksEncryptionProperty(
+                        job_bookmarks_encryption_mode="CSE-KMS", kms_key_arn=self.key.key_arn
+                    ),
+                ),
+            )
+            skip_checkov(
+                self._bucket_default,
+                "CKV_AWS_99",
+                "S3 writes are encrypted, by each bucket's default SSE-KMS with its own CMK (the lake's key, "
+                "the pseudonymized zone's key); a security configuration can name one key for every S3 write "
+                "of a job, which would put the analysts' zone under the lake's key. The zone bucket's policy "
+                "refuses any object under another key; logs and bookmarks stay encrypted with the CMK.",
+            )
+        return self._bucket_default
+
+
+@dataclass(frozen=True, kw_only=True)
+class MountedZone:
+    """A lake zone living in a bucket of its own with a key of its own, mounted at the lake prefix ``zone``
+    (``cdp.lakefs.LakeFiles(mounts=…)``). ``access`` names prefixes of that bucket, each under ``zone/``."""
+
+    zone: str  # e.g. "pseudonymized"
+    bucket: s3.IBucket
+    key: kms.IKey
+    access: LakeAccess
+
+    def __post_init__(self) -> None:
+        outside = [prefix for prefix in self.access.prefixes if not prefix.startswith(f"{self.zone}/")]
+        if outside or any(not key.startswith(f"{self.zone}/") for key in self.access.read_objects):
+            raise ValueError(f"zone {self.zone!r}: every prefix and object must lie under '{self.zone}/'")
+
+    @property
+    def argument(self) -> str:
+        """The job argument that says where the zone lives (``cdp.pipeline.jobs.parse_job_arguments``)."""
+        return f"--{self.zone}_root"
+
+    @property
+    def root(self) -> str:
+        return f"s3://{self.bucket.bucket_name}/{self.zone}"
+
+    @property
+    def label(self) -> str:
+        return "".join(part.title() for part in self.zone.split("_")) + "Zone"
 
 
 class LakeGlueJob(Construct):
     """One Glue job over the lake; ``extra_jars`` are JVM libraries (file assets, ``--extra-jars``) and
-    ``metrics`` turns on Glue's job and observability metrics (namespace ``Glue``); ``catalog`` names the
-    catalog tables it publishes (``--catalog_database``) and ``secrets`` maps an argument to the ARN of a
-    Secrets Manager secret (encrypted with the runtime's key) the job reads."""
+    ``metrics`` turns on Glue's job and observability metrics (namespace ``Glue``); ``step_metrics`` says
+    the job runs a pipeline step whose report becomes metrics in the ``CDP`` namespace (every job but the
+    import's); ``catalog`` names the catalog tables it publishes (``--catalog_database``) and ``secrets``
+    maps an argument to the ARN of a Secrets Manager secret (encrypted with the runtime's key) the job
+    reads."""
 
     def __init__(
         self,
@@ -256,8 +332,10 @@ class LakeGlueJob(Construct):
         arguments: Mapping[str, str] | None = None,
         extra_jars: Sequence[Path] = (),
         metrics: bool = False,
+        step_metrics: bool = True,
         catalog: CatalogTables | None = None,
         secrets: Mapping[str, str] | None = None,
+        zones: Sequence[MountedZone] = (),
         log_group_prefix: str,
         log_retention: logs.RetentionDays,
     ) -> None:
@@ -313,13 +391,21 @@ class LakeGlueJob(Construct):
                 resources=[group.log_group_arn for group in self.log_groups],
             )
         )
-        if metrics:
+        namespaces = [
+            *([GLUE_METRICS_NAMESPACE] if metrics else []),
+            *([STEP_METRICS_NAMESPACE] if step_metrics else []),
+        ]
+        if namespaces:
             self.role.add_to_principal_policy(
                 iam.PolicyStatement(
-                    sid="PublishItsGlueMetrics",
+                    sid="PublishItsMetrics",
                     actions=["cloudwatch:PutMetricData"],
                     resources=["*"],
-                    conditions={"StringEquals": {"cloudwatch:namespace": GLUE_METRICS_NAMESPACE}},
+                    conditions={
+                        "StringEquals": {
+                            "cloudwatch:namespace": namespaces[0] if len(namespaces) == 1 else namespaces
+                        }
+                    },
                 )
             )
         if catalog is not None:
@@ -351,22 +437,39 @@ class LakeGlueJob(Construct):
                 )
             )
         policy = self.role.node.find_child("DefaultPolicy")
-        if metrics:
+        if namespaces:
             acknowledge_nag(
                 policy,
                 "AwsSolutions-IAM5[Resource::*]",
-                f"Glue job {job_name} publishes its job and observability metrics with its own role; "
-                "cloudwatch:PutMetricData has no resource type, so the grant is '*' conditioned on the "
-                f"'{GLUE_METRICS_NAMESPACE}' namespace.",
+                f"Glue job {job_name} publishes its metrics (Glue's job metrics and/or its step's report) "
+                "with its own role; cloudwatch:PutMetricData has no resource type, so the grant is '*' "
+                f"conditioned on the namespaces {', '.join(namespaces)}.",
             )
         grant_lake_access(
             self.role, policy, bucket=bucket, key=runtime.key, access=access, who=f"Glue job {job_name}"
+        )
+        for zone in zones:
+            grant_lake_access(
+                self.role,
+                policy,
+                bucket=zone.bucket,
+                key=zone.key,
+                access=zone.access,
+                who=f"Glue job {job_name}",
+                label=zone.label,
+            )
+        zone_arguments = {zone.argument: zone.root for zone in zones}
+        # a job writing another key's bucket leaves S3 encryption to each bucket (GlueRuntime says why)
+        security_configuration = (
+            runtime.bucket_default_configuration() if zones else runtime.security_configuration
         )
         jars = ",".join(jar.s3_object_url for jar in self.jars)
         jvm_arguments = {"--extra-jars": jars} if jars else {}
         metric_arguments = (
             {"--enable-metrics": "true", "--enable-observability-metrics": "true"} if metrics else {}
         )
+        if step_metrics:
+            metric_arguments["--metrics_namespace"] = STEP_METRICS_NAMESPACE
         catalog_arguments = {"--catalog_database": catalog.database} if catalog is not None else {}
 
         self.job = glue.CfnJob(
@@ -386,7 +489,7 @@ class LakeGlueJob(Construct):
             execution_property=glue.CfnJob.ExecutionPropertyProperty(
                 max_concurrent_runs=sizing.max_concurrent_runs
             ),
-            security_configuration=runtime.security_configuration_name,
+            security_configuration=security_configuration.name,
             default_arguments={
                 "--job-language": "python",
                 "--job-bookmark-option": "job-bookmark-disable",
@@ -398,10 +501,11 @@ class LakeGlueJob(Construct):
                 **metric_arguments,
                 **catalog_arguments,
                 **(secrets or {}),
+                **zone_arguments,
                 **(arguments or {}),
             },
         )
         # the role's policy, not only the role, must exist before the first run
         self.job.node.add_dependency(policy)
-        self.job.node.add_dependency(runtime.security_configuration)
+        self.job.node.add_dependency(security_configuration)
         self.job_arn = f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:job/{job_name}"

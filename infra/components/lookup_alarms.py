@@ -3,13 +3,15 @@
 
 What pages someone: the lookup API answering 5xx (503 = the table could not be read; nothing a client
 sends gives a 5xx), the lookup function raising or being throttled, the table throttling reads, and the
-loader failing or being throttled (a second load started while one runs). 4xx answers (unknown profiles,
-bad parameters, unsigned calls) are the callers' business, not on-call's.
+loader failing or being throttled (a second load started while one runs), and the shares of requests
+answered 5xx or 4xx (:class:`~infra.components.alarms.ApiErrorRates`). One 4xx answer (an unknown profile,
+a bad parameter, an unsigned call) is the caller's business, not on-call's, so the 4xx rate that pages is
+high: half the lookups failing means a caller's integration or its IAM policy broke.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -17,7 +19,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from infra.components.alarms import AlarmTopic
+from infra.components.alarms import AlarmTopic, ApiErrorRates
 from infra.components.profile_lookup import LookupLoader, ProfileLookupApi
 
 _FIVE_MINUTES = Duration.minutes(5)
@@ -27,6 +29,7 @@ _FIVE_MINUTES = Duration.minutes(5)
 class LookupAlarmThresholds:
     api_5xx_per_5_minutes: int = 5
     read_throttles_per_5_minutes: int = 10
+    api_error_rates: ApiErrorRates = field(default_factory=lambda: ApiErrorRates(client_error_rate=0.5))
 
 
 class LookupAlarms(AlarmTopic):
@@ -55,6 +58,7 @@ class LookupAlarms(AlarmTopic):
             thresholds.api_5xx_per_5_minutes,
             "The lookup API answered 5xx (503 = the profile table could not be read; callers retry).",
         )
+        self.api_error_rate_alarms(api.http_api, thresholds.api_error_rates, what="lookup API")
         alarm(
             "FunctionErrors",
             api.function.metric_errors(period=_FIVE_MINUTES, statistic="Sum"),

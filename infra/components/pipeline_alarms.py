@@ -1,10 +1,11 @@
 """Alarms of the batch side (imports and Glue jobs), sent to one KMS-encrypted SNS topic.
 
 What pages someone: an upload event in either dead-letter queue (the rule could not invoke the import
-function, or the function kept failing), the import function raising, and any Glue job of the stage ending
-FAILED, TIMEOUT or ERROR. Glue has no "run failed" metric, so the last one is an EventBridge rule on
-"Glue Job State Change" that publishes a readable message straight to the topic (the data key's policy
-lets the stage's rules use the key, see :class:`~infra.components.encryption.DataKey`).
+function, or the function kept failing), the import function raising or being throttled (a burst of
+uploads beyond its reserved concurrency waits and retries, then dead-letters), and any Glue job of the
+stage ending FAILED, TIMEOUT or ERROR. Glue has no "run failed" metric, so the last one is an EventBridge
+rule on "Glue Job State Change" that publishes a readable message straight to the topic (the data key's
+policy lets the stage's rules use the key, see :class:`~infra.components.encryption.DataKey`).
 
 Uploads that cannot be imported as they are (bad mapping, unreadable file) are not alarms: they are
 recorded under ``quarantine/import_failures/`` and counted in the function's ``Uploads`` metric with
@@ -71,6 +72,12 @@ class PipelineAlarms(AlarmTopic):
             batch_import.function.metric_errors(period=_FIVE_MINUTES, statistic="Sum"),
             "The import function raised (S3 or Glue unavailable, throttled); Lambda retries twice, then "
             "dead-letters the event.",
+        )
+        alarm(
+            "ImportFunctionThrottles",
+            batch_import.function.metric_throttles(period=_FIVE_MINUTES, statistic="Sum"),
+            "More uploads arrived at once than the import function's reserved concurrency: Lambda retries "
+            "the throttled events for up to six hours, then dead-letters them.",
         )
 
         self.glue_failures = events.Rule(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
@@ -24,10 +24,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cdp.import_wiring import UploadPathSettings, build_landing_importer
 from cdp.imports.landing import LandedFile, LandingImporter
+from lambdas.metrics import handler_metrics, metrics_enabled
 
 logger = Logger(service="cdp-import")
-metrics = Metrics(namespace="CDP", service="cdp-import")
-_METRICS_ON = os.environ.get("POWERTOOLS_METRICS_DISABLED", "").strip().lower() not in ("1", "true")
+metrics = handler_metrics("cdp-import")
+_METRICS_ON = metrics_enabled()
 
 _importer: LandingImporter | None = None
 

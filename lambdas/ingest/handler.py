@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -25,11 +25,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from cdp.ingestion.service import IngestionService, IngestRequest
 from cdp.settings import IngestionSettings
 from cdp.wiring import build_ingestion_service
+from lambdas.metrics import handler_metrics, metrics_enabled
 
 logger = Logger(service="cdp-ingest")
-metrics = Metrics(namespace="CDP", service="cdp-ingest")
-# Powertools keeps accumulating (and every 100 values prints) metrics even when disabled: skip them then.
-_METRICS_ON = os.environ.get("POWERTOOLS_METRICS_DISABLED", "").strip().lower() not in ("1", "true")
+metrics = handler_metrics("cdp-ingest")
+_METRICS_ON = metrics_enabled()
 _ROUTE_PREFIX = "/v1/"
 
 _service: IngestionService | None = None
@@ -76,6 +76,8 @@ def _ingest(event: APIGatewayProxyEventV2) -> dict[str, Any]:
         metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=accepted)
         rejected = len(result.body.get("rejected", []))
         metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=rejected)
+        # accepted (the SDK sees success) but stored once: a messageId repeated inside one batch
+        metrics.add_metric(name="EventsSuppressed", unit=MetricUnit.Count, value=result.duplicates)
     if result.status >= 400:
         logger.info("request refused", extra={"status": result.status, "code": result.body.get("code")})
     return _response(result.status, result.body, result.headers)

@@ -20,18 +20,18 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cdp.lookup.service import LookupResponse, ProfileLookupService
 from cdp.lookup_wiring import LookupSettings, build_lookup_service
+from lambdas.metrics import handler_metrics, metrics_enabled
 
 logger = Logger(service="cdp-lookup")
-metrics = Metrics(namespace="CDP", service="cdp-lookup")
-# Powertools keeps accumulating (and every 100 values prints) metrics even when disabled: skip them then.
-_METRICS_ON = os.environ.get("POWERTOOLS_METRICS_DISABLED", "").strip().lower() not in ("1", "true")
+metrics = handler_metrics("cdp-lookup")
+_METRICS_ON = metrics_enabled()
 COLLECTION = "/v1/profiles"
 _ITEM_PREFIX = COLLECTION + "/"
 

@@ -29,6 +29,9 @@ def test_npx_cdk_synth_produces_every_stack_offline(prod_cloud_assembly: Path) -
         "CdpAnalytics-prod",
         "CdpServing-prod",
         "CdpActivation-prod",
+        "CdpOrchestration-prod",
+        "CdpOperations-prod",
+        "CdpPrivacy-prod",  # its stack name and dependencies: tests/infra/test_privacy.py
     }
     assert "CdpData-prod" in stacks["CdpIngestion-prod"]["dependencies"]
     assert "CdpData-prod" in stacks["CdpPipeline-prod"]["dependencies"]
@@ -39,6 +42,12 @@ def test_npx_cdk_synth_produces_every_stack_offline(prod_cloud_assembly: Path) -
     assert stacks["CdpAnalytics-prod"]["properties"]["stackName"] == "cdp-prod-analytics"
     assert "CdpData-prod" in stacks["CdpServing-prod"]["dependencies"]
     assert stacks["CdpServing-prod"]["properties"]["stackName"] == "cdp-prod-serving"
+    assert stacks["CdpOrchestration-prod"]["properties"]["stackName"] == "cdp-prod-orchestration"
+    assert {"CdpData-prod", "CdpPipeline-prod", "CdpServing-prod", "CdpActivation-prod"} <= set(
+        stacks["CdpOrchestration-prod"]["dependencies"]
+    )
+    assert stacks["CdpOperations-prod"]["properties"]["stackName"] == "cdp-prod-operations"
+    assert "CdpIngestion-prod" in stacks["CdpOperations-prod"]["dependencies"]
 
 
 def test_the_function_asset_is_the_same_in_every_synth(

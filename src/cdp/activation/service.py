@@ -1,4 +1,5 @@
-"""``deliver_run``: one segment's deltas of one run, delivered to the segment's destinations.
+"""``deliver_run``: one segment's deltas of one run, delivered to the segment's destinations;
+``segments_to_export``: which segments those are, once the activation config has been checked.
 
 What ``cdp export SEGMENT_ID``, the pipeline's ``export`` step (:mod:`cdp.pipeline.export`) and the export
 Lambda (``lambdas/export``) call. Everything is read and validated before the first destination is
@@ -11,10 +12,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 
-from cdp.activation.config import ActivationSettings, DestinationConfig, load_destinations
+from cdp.activation.config import (
+    DESTINATIONS_PATH,
+    ActivationSettings,
+    DestinationConfig,
+    load_destinations,
+)
 from cdp.activation.deliver import ActivationTarget, Deliverer, ExportReport, RetryPolicy
 from cdp.activation.errors import ActivationInputError
 from cdp.activation.lake import (
+    activated_segments,
     check_segment_id,
     load_suppression,
     membership_deltas,
@@ -25,6 +32,23 @@ from cdp.activation.lake import (
 from cdp.activation.ports import DeadLetterQueue, DeliveryLedger, Destination
 from cdp.activation.wiring import build_dead_letters, build_destination, build_ledger
 from cdp.lakefs import LakeFiles
+
+
+def segments_to_export(files: LakeFiles) -> list[str]:
+    """The activated segments (a definition listing destinations), by id, after checking what every export
+    will read: ``segments/destinations.yaml``, the suppression list, and that each activated segment names
+    only destinations the file defines. A bad file fails here, before any segment is delivered."""
+    configs = load_destinations(files)
+    load_suppression(files)
+    segment_ids = activated_segments(files)
+    for segment_id in segment_ids:
+        unknown = [name for name in segment_destination_ids(files, segment_id) if name not in configs]
+        if unknown:
+            raise ActivationInputError(
+                f"segment {segment_id!r} names destination {unknown[0]!r}, which {DESTINATIONS_PATH} "
+                f"does not define (it has: {', '.join(sorted(configs)) or 'none'})"
+            )
+    return segment_ids
 
 
 def deliver_run(

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import time
 
-from cdp.activation.config import DESTINATIONS_PATH, ActivationSettings, load_destinations
-from cdp.activation.errors import ActivationInputError
-from cdp.activation.lake import activated_segments, load_suppression, segment_destination_ids
-from cdp.activation.service import deliver_run
+from cdp.activation.config import ActivationSettings
+from cdp.activation.lake import activated_segments
+from cdp.activation.service import deliver_run, segments_to_export
 from cdp.lakefs import LakeFiles
 from cdp.pipeline.standardize import StepReport
 
@@ -62,13 +61,6 @@ def export_step(
 def check_export_config(files: LakeFiles) -> None:
     """Fail before any step runs when an activated segment names a destination ``destinations.yaml`` does
     not define, or the file or the suppression list is invalid: otherwise the segments step would publish
-    deltas that the export then cannot deliver (``cdp export SEGMENT --run-id`` would be the only way)."""
-    configs = load_destinations(files)
-    load_suppression(files)
-    for segment_id in activated_segments(files):
-        unknown = [name for name in segment_destination_ids(files, segment_id) if name not in configs]
-        if unknown:
-            raise ActivationInputError(
-                f"segment {segment_id!r} names destination {unknown[0]!r}, which {DESTINATIONS_PATH} "
-                f"does not define (it has: {', '.join(sorted(configs)) or 'none'})"
-            )
+    deltas that the export then cannot deliver (``cdp export SEGMENT --run-id`` would be the only way).
+    The same check the export function makes when the orchestrator asks it which segments to export."""
+    segments_to_export(files)
