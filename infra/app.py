@@ -7,11 +7,13 @@ lookup), ``cdp-<stage>-activation`` (segment destinations, export), ``cdp-<stage
 state machine ``cdp-<stage>-pipeline`` that runs the steps in order, and its schedule) and
 ``cdp-<stage>-operations`` (the CloudWatch dashboard; every function and Glue job also gets the stage as
 its metrics' dimension, ``StageDimension``), and ``cdp-<stage>-privacy`` (the IAM-authorized access and
-erasure API and its worker). Context keys:
+erasure API, its worker and the worker's weekly retention schedule). Context keys:
 ``stage`` (``dev`` or ``prod``; ``dev`` in cdk.json) and the optional overrides ``alarmEmail``,
 ``reservedConcurrency``, ``timeZone``, ``corsOrigins`` (comma-separated), ``athenaScanCutoffGiB``,
 ``rawEventsFirstDay`` (YYYY-MM-DD), ``pipelineSchedule`` (when the pipeline runs, in the ``timeZone``:
-``HH:MM`` daily, a ``cron(…)``/``rate(…)`` expression, or ``off``; default ``02:00``).
+``HH:MM`` daily, a ``cron(…)``/``rate(…)`` expression, or ``off``; default ``02:00``) and
+``retentionSchedule`` (when the privacy worker runs retention, in the same forms; default Sundays at 01:00,
+``cron(0 1 ? * SUN *)``).
 cdk-nag's AwsSolutions pack runs inside the app: an unacknowledged finding fails the synth.
 
 The functions' code (``build/lambda/ingest``, ``build/lambda/imports``), the Glue jobs' library
@@ -150,6 +152,12 @@ def stage_config(app: App) -> tuple[str, StageConfig]:
         except ValueError as error:
             raise ContextError(f"context pipelineSchedule={schedule!r}: {error}") from None
         config = replace(config, orchestration=replace(config.orchestration, schedule=parsed))
+    if (retention := app.node.try_get_context("retentionSchedule")) is not None:
+        try:
+            parsed = PipelineSchedule.parse(str(retention))
+        except ValueError as error:
+            raise ContextError(f"context retentionSchedule={retention!r}: {error}") from None
+        config = replace(config, privacy=replace(config.privacy, retention_schedule=parsed))
     return stage, replace(config, analytics=analytics_settings(app, config.analytics))
 
 
@@ -325,6 +333,7 @@ def build_app(app: App) -> tuple[CdpDataStack, CdpIngestionStack]:
         data=data.exports,
         code=lookup_code(PRIVACY_ASSET, "lambdas.privacy.handler"),
         config=config.privacy,
+        time_zone=config.time_zone,
         log_group_prefix=log_group_prefix,
         log_retention=config.log_retention,
         alarm_email=config.alarm_email,

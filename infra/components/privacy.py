@@ -39,6 +39,11 @@ environment and log groups; the worker runs one request at a time (reserved conc
 serialize, and Lambda keeps throttled asynchronous events, retrying them for up to six hours), and an event
 that failed every attempt goes to a CMK-encrypted dead-letter queue. Its events name a request id, never a
 person. Alarms: :class:`PrivacyAlarms`.
+
+:class:`RetentionTrigger` is the EventBridge Scheduler schedule that hands the worker ``{"action":
+"retention"}`` (anonymous-only profiles idle longer than ``privacy/retention.yaml`` allows, and old
+quarantine, expire: :mod:`cdp.privacy.retention`), weekly by default (:data:`WEEKLY_RETENTION`, ``-c
+retentionSchedule=…``), with its own dead-letter queue; its role may invoke the worker and nothing else.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Size, Stack
+from aws_cdk import Aws, Duration, RemovalPolicy, Size, Stack, TimeZone
 from aws_cdk import aws_apigateway as apigw_v1
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
@@ -57,14 +62,18 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdp.privacy.files import REQUESTS_PREFIX
+from cdp.privacy.requests import PrivacyAction
 from infra.compliance import acknowledge_nag, cfn, ignore_cfn_lint, nag_resource, skip_checkov
 from infra.components.alarms import AlarmTopic, ApiErrorRates
 from infra.components.functions import function_logs_and_role
 from infra.components.ingestion_api import ApiThrottle, _AccessLogSettings
+from infra.components.orchestration import PipelineSchedule
 
 API_HANDLER = "lambdas.privacy.handler.api_handler"
 WORKER_HANDLER = "lambdas.privacy.handler.worker_handler"
@@ -75,6 +84,12 @@ ROUTES = (
     ("GET", "/v1/privacy/requests/{request_id}"),
 )
 _FIVE_MINUTES = Duration.minutes(5)
+#: what the schedule hands the worker (:class:`cdp.privacy.requests.RetentionJob`): no person, no cutoff
+RETENTION_JOB = {"action": PrivacyAction.retention.value}
+#: Sundays at 01:00 in the stage's time zone: a quiet hour, and before the pipeline's daily 02:00 run, whose
+#: steps hold the lake lock for hours on a large lake (retention waits for that lock within the worker's
+#: 15 minutes)
+WEEKLY_RETENTION = PipelineSchedule(expression="cron(0 1 ? * SUN *)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,6 +128,8 @@ class PrivacyConfig:
     #: a request waiting longer than this pages someone (another request, or the lake lock, holds it up)
     waiting_alarm_minutes: int = 60
     api_error_rates: ApiErrorRates = field(default_factory=ApiErrorRates)
+    #: when the worker runs retention, in the stage's time zone (``-c retentionSchedule``)
+    retention_schedule: PipelineSchedule = WEEKLY_RETENTION
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -469,12 +486,123 @@ class PrivacyApi(Construct):
         )
 
 
+class _InvokeFunction(scheduler_targets.ScheduleTargetBase):
+    """``LambdaInvoke`` with a narrower grant: ``lambda:InvokeFunction`` on the function's own ARN.
+    ``LambdaInvoke`` grants its versions and aliases too (``ARN:*``), which the schedule never calls."""
+
+    def __init__(
+        self,
+        function: lambda_.IFunction,
+        *,
+        sid: str,
+        role: iam.IRole,
+        input: scheduler.ScheduleTargetInput,
+        dead_letter_queue: sqs.IQueue,
+        retry_attempts: int,
+        max_event_age: Duration,
+    ) -> None:
+        super().__init__(
+            scheduler_targets.ScheduleTargetBaseProps(
+                role=role,
+                input=input,
+                dead_letter_queue=dead_letter_queue,
+                retry_attempts=retry_attempts,
+                max_event_age=max_event_age,
+            ),
+            function.function_arn,
+        )
+        self._function_arn, self._sid = function.function_arn, sid
+
+    def _add_target_action_to_role(self, role: iam.IRole) -> None:
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid=self._sid, actions=["lambda:InvokeFunction"], resources=[self._function_arn]
+            )
+        )
+
+
+class RetentionTrigger(Construct):
+    """The EventBridge Scheduler schedule ``<prefix>privacy-retention`` that invokes the privacy worker
+    asynchronously with ``{"action": "retention"}``, encrypted with the data key, and the dead-letter queue
+    of the invocations the scheduler could not make after its retries (alarmed by :class:`PrivacyAlarms`).
+    A run that fails in the worker is the worker's: its error alarm, Lambda's retries, its dead-letter
+    queue, and the ``failed`` document in ``privacy/retention/``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        worker: lambda_.IFunction,
+        schedule: PipelineSchedule,
+        time_zone: str,
+        key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dead_letters = sqs.Queue(
+            self,
+            "DeadLetters",
+            queue_name=f"{name}-dead-letters",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge_nag(
+            cfn(self.dead_letters),
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the retention schedule (invocations of the worker "
+            "that failed after every retry); it is alarmed, and an operator invokes the worker by hand.",
+        )
+        # the scheduler's own role: invoke the worker, dead-letter to this queue (SQS encrypts with the data
+        # key on the sender's behalf), read the schedule's encrypted target input
+        self.role = iam.Role(
+            self,
+            "Role",
+            description=f"EventBridge Scheduler: invoke the privacy worker for {name}, dead-letter failures",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            ),
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="EncryptDeadLettersThroughSqs",
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"sqs.{Aws.REGION}.amazonaws.com"}},
+            )
+        )
+        self.target = _InvokeFunction(
+            worker,
+            sid="InvokeThePrivacyWorker",
+            role=self.role,
+            input=scheduler.ScheduleTargetInput.from_object(dict(RETENTION_JOB)),
+            dead_letter_queue=self.dead_letters,
+            retry_attempts=10,
+            max_event_age=Duration.hours(4),
+        )
+        self.schedule = scheduler.Schedule(
+            self,
+            "Schedule",
+            schedule_name=name,
+            description=f"Retention of anonymous-only data by the privacy worker: {schedule.expression} in "
+            f"{time_zone}",
+            schedule=scheduler.ScheduleExpression.expression(schedule.expression, TimeZone.of(time_zone)),
+            target=self.target,
+            enabled=schedule.enabled,
+            key=key,
+        )
+
+
 class PrivacyAlarms(AlarmTopic):
     """What pages someone: the API answering 5xx (count and rate) or too many 4xx, its function failing or
-    throttled; the worker failing or throttled, a request dead-lettered (it failed every attempt), or a
-    request waiting longer than ``waiting_alarm_minutes``. The worker's throttles mean a request arrived
-    while another ran (reserved concurrency 1: Lambda retries it later), so one alone is news, not harm;
-    the event-age alarm says when waiting has become a problem."""
+    throttled; the worker failing or throttled, a request dead-lettered (it failed every attempt), a
+    request waiting longer than ``waiting_alarm_minutes``, or the retention schedule unable to invoke the
+    worker. The worker's throttles mean a request arrived while another ran (reserved concurrency 1: Lambda
+    retries it later), so one alone is news, not harm; the event-age alarm says when waiting has become a
+    problem."""
 
     def __init__(
         self,
@@ -482,6 +610,7 @@ class PrivacyAlarms(AlarmTopic):
         construct_id: str,
         *,
         privacy: PrivacyApi,
+        retention: RetentionTrigger,
         key: kms.IKey,
         config: PrivacyConfig,
         alarm_email: str | None,
@@ -522,7 +651,17 @@ class PrivacyAlarms(AlarmTopic):
                 period=_FIVE_MINUTES, statistic="Maximum"
             ),
             "A privacy request failed every attempt (or waited longer than Lambda keeps an event): it is in "
-            "the worker's dead-letter queue, by request id; resubmit it with the same request_id.",
+            "the worker's dead-letter queue, by request id; resubmit it with the same request_id. A "
+            'retention run ({"action": "retention"}) runs again on its schedule, or invoke the worker with '
+            "it by hand (privacy/retention/ says why it failed).",
+        )
+        self.alarm(
+            "RetentionScheduleDeadLetters",
+            retention.dead_letters.metric_approximate_number_of_messages_visible(
+                period=_FIVE_MINUTES, statistic="Maximum"
+            ),
+            "The retention schedule could not invoke the privacy worker after its retries: this week's "
+            'retention did not run; invoke the worker with {"action": "retention"} and drain the queue.',
         )
         self.alarm(
             "RequestsWaiting",

@@ -1,4 +1,5 @@
-"""The privacy stack: the IAM-authorized access and erasure API, its worker and alarms (SPEC 9).
+"""The privacy stack: the IAM-authorized access and erasure API, its worker, the worker's weekly retention
+schedule and alarms (SPEC 9).
 
 Why a stack of its own (STYLE 5, stacks by lifecycle): it holds the platform's broadest personal-data role,
 which deserves its own change history and review, apart from the pipeline's jobs or the lookup's real-time
@@ -21,7 +22,13 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdp.lake import PSEUDONYMIZED
-from infra.components.privacy import PrivacyAlarms, PrivacyApi, PrivacyConfig, PrivacyTargets
+from infra.components.privacy import (
+    PrivacyAlarms,
+    PrivacyApi,
+    PrivacyConfig,
+    PrivacyTargets,
+    RetentionTrigger,
+)
 from infra.stacks.data import DataExports
 
 
@@ -45,6 +52,7 @@ class CdpPrivacyStack(Stack):
         data: DataExports,
         code: lambda_.Code,
         config: PrivacyConfig,
+        time_zone: str,
         log_group_prefix: str,
         log_retention: logs.RetentionDays,
         alarm_email: str | None,
@@ -54,7 +62,7 @@ class CdpPrivacyStack(Stack):
             scope,
             construct_id,
             stack_name=f"cdp-{stage}-privacy",
-            description=f"CDP {stage}: privacy API (access, erasure; AWS_IAM), its worker, alarms",
+            description=f"CDP {stage}: privacy API (access, erasure; AWS_IAM), its worker, retention, alarms",
             **stack_options,
         )
         lake = s3.Bucket.from_bucket_attributes(
@@ -94,8 +102,23 @@ class CdpPrivacyStack(Stack):
             log_group_prefix=log_group_prefix,
             log_retention=log_retention,
         )
+        self.retention = RetentionTrigger(
+            self,
+            "Retention",
+            name=f"cdp-{stage}-privacy-retention",
+            worker=self.privacy.worker,
+            schedule=config.retention_schedule,
+            time_zone=time_zone,
+            key=key,
+        )
         self.alarms = PrivacyAlarms(
-            self, "Alarms", privacy=self.privacy, key=key, config=config, alarm_email=alarm_email
+            self,
+            "Alarms",
+            privacy=self.privacy,
+            retention=self.retention,
+            key=key,
+            config=config,
+            alarm_email=alarm_email,
         )
         CfnOutput(
             self, "PrivacyApiUrl", value=self.privacy.url, description="SigV4-signed POST /v1/privacy/…"
@@ -108,6 +131,7 @@ class CdpPrivacyStack(Stack):
         )
         CfnOutput(self, "PrivacyWorkerFunctionName", value=self.privacy.worker.function_name)
         CfnOutput(self, "PrivacyDeadLetterQueueUrl", value=self.privacy.dead_letters.queue_url)
+        CfnOutput(self, "RetentionScheduleName", value=self.retention.schedule.schedule_name)
         CfnOutput(
             self, "AlarmTopicArn", value=self.alarms.topic.topic_arn, description="Subscribe on-call here"
         )

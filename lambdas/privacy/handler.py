@@ -15,8 +15,10 @@ answering (:mod:`cdp.privacy.requests` has the flow).
   access document's key, or the erasure report) or ``failed`` (with the reason); ``404`` when unknown.
 
 ``worker_handler`` (asynchronous invocations from the API: ``{"action", "request_id"}``) runs the request
-with :func:`cdp.privacy.wiring.aws_privacy_service`. Logs name the caller, the route and the request id,
-never an identifier: requests about people are audited, not copied into logs.
+with :func:`cdp.privacy.wiring.aws_privacy_service`; from the weekly schedule, ``{"action": "retention"}``
+runs retention and records it in ``privacy/retention/<run id>.json``. Logs name the caller, the route and the
+request id (or the retention run and its counts), never an identifier: requests about people are audited,
+not copied into logs.
 """
 
 from __future__ import annotations
@@ -35,18 +37,24 @@ from cdp.privacy.requests import (
     InvalidPrivacyRequestError,
     JobDispatcher,
     PrivacyAction,
-    PrivacyJob,
     PrivacyRunner,
     PrivacySettings,
+    RequestAction,
     RequestStore,
+    RetentionJob,
     parse_body,
+    parse_job,
     run_job,
+    run_retention_job,
     status_of,
     submit,
 )
 
 logger = Logger(service="cdp-privacy")
-ROUTES = {"/v1/privacy/access": PrivacyAction.access, "/v1/privacy/erasure": PrivacyAction.erasure}
+ROUTES: dict[str, RequestAction] = {
+    "/v1/privacy/access": PrivacyAction.access,
+    "/v1/privacy/erasure": PrivacyAction.erasure,
+}
 STATUS_PREFIX = "/v1/privacy/requests/"
 
 _settings: PrivacySettings | None = None
@@ -136,8 +144,16 @@ def api_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
 
 @logger.inject_lambda_context(clear_state=True)
 def worker_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    job = PrivacyJob.model_validate(event)
+    job = parse_job(event)
     store, runner = worker_wiring()
+    if isinstance(job, RetentionJob):
+        logger.info("retention started", extra={"action": job.action, "run_id": job.run_id})
+        run = run_retention_job(job, store=store, runner=runner)
+        logger.info(
+            "retention finished",
+            extra={"action": job.action, "run_id": job.run_id, "status": run.status, "report": run.report},
+        )
+        return run.document()
     logger.info("privacy request started", extra={"action": job.action, "request_id": job.request_id})
     status = run_job(job, store=store, runner=runner)
     logger.info(

@@ -1,5 +1,6 @@
 """The privacy stack: an IAM-authorized API of three routes, a small API function, the worker with the
-platform's broadest personal-data role written out statement by statement, its queue and its alarms."""
+platform's broadest personal-data role written out statement by statement, its queue, the weekly retention
+schedule that invokes it, and its alarms."""
 
 from __future__ import annotations
 
@@ -8,11 +9,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import Stack
+from aws_cdk import App, Stack
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
-from cdp.privacy.requests import PrivacySettings
-from infra.components.privacy import API_HANDLER, WORKER_HANDLER, PrivacyWorkerSizing
+from cdp.privacy.requests import PrivacySettings, RetentionJob, parse_job
+from infra.app import ContextError, stage_config
+from infra.components.orchestration import PipelineSchedule
+from infra.components.privacy import (
+    API_HANDLER,
+    WEEKLY_RETENTION,
+    WORKER_HANDLER,
+    PrivacyConfig,
+    PrivacyWorkerSizing,
+)
+from infra.stacks.data import DataExports
+from infra.stacks.privacy import CdpPrivacyStack
 from tests.infra.conftest import (
     KEY,
     LAKE_ARN,
@@ -254,6 +266,116 @@ def test_the_api_role_stores_requests_and_their_status_and_reads_no_personal_dat
     assert statements["EncryptAndDecryptRequestDocumentsThroughS3"]["Condition"] == {"StringEquals": S3_VIA}
 
 
+# -- the retention schedule -------------------------------------------------------------------------------
+
+
+def test_the_retention_schedule_invokes_the_worker_weekly_in_the_business_time_zone(
+    privacy: Template,
+) -> None:
+    [schedule] = of_type(privacy, "AWS::Scheduler::Schedule").values()
+    properties = schedule["Properties"]
+    assert properties["Name"] == "cdp-dev-privacy-retention"
+    assert (properties["ScheduleExpression"], properties["ScheduleExpressionTimezone"]) == (
+        "cron(0 1 ? * SUN *)",  # Sundays at 01:00, before the pipeline's 02:00 run takes the lake lock
+        "Asia/Bangkok",
+    )
+    assert (properties["State"], properties["KmsKeyArn"]) == ("ENABLED", KEY)
+    target = properties["Target"]
+    worker = logical_id(privacy, "AWS::Lambda::Function", "PrivacyWorker")
+    assert target["Arn"] == {
+        "Fn::GetAtt": [worker, "Arn"]
+    }  # unqualified: Scheduler invokes it asynchronously
+    assert json.loads(target["Input"]) == {"action": "retention"}
+    assert isinstance(parse_job(json.loads(target["Input"])), RetentionJob)  # what the worker accepts
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 4 * 3600}
+    queue = logical_id(privacy, "AWS::SQS::Queue", "RetentionDeadLetters")
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue, "Arn"]}}
+    queue_properties = of_type(privacy, "AWS::SQS::Queue")[queue]["Properties"]
+    assert queue_properties["QueueName"] == "cdp-dev-privacy-retention-dead-letters"
+    assert (queue_properties["KmsMasterKeyId"], queue_properties["MessageRetentionPeriod"]) == (
+        KEY,
+        14 * 24 * 3600,
+    )
+    alarm = one(privacy, "AWS::CloudWatch::Alarm", "RetentionScheduleDeadLetters")["Properties"]
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+    assert alarm["AlarmActions"] == [{"Ref": logical_id(privacy, "AWS::SNS::Topic", "AlarmsTopic")}]
+
+
+def test_the_scheduler_role_may_invoke_the_worker_and_nothing_else(privacy: Template) -> None:
+    [schedule] = of_type(privacy, "AWS::Scheduler::Schedule").values()
+    role_id = schedule["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0]
+    role = of_type(privacy, "AWS::IAM::Role")[role_id]["Properties"]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    statements = statements_of_role(privacy, role_id)
+    worker = logical_id(privacy, "AWS::Lambda::Function", "PrivacyWorker")
+    queue = logical_id(privacy, "AWS::SQS::Queue", "RetentionDeadLetters")
+    grants = {
+        (action, json.dumps(resource))
+        for s in statements
+        for action in as_list(s["Action"])
+        for resource in as_list(s["Resource"])
+    }
+    assert {g for g in grants if g[0].startswith("lambda:")} == {
+        ("lambda:InvokeFunction", json.dumps({"Fn::GetAtt": [worker, "Arn"]}))  # not its versions (ARN:*)
+    }
+    assert grants - {g for g in grants if g[0].startswith("lambda:")} == {
+        ("sqs:SendMessage", json.dumps({"Fn::GetAtt": [queue, "Arn"]})),  # its dead letters
+        ("kms:GenerateDataKey", json.dumps(KEY)),  # through SQS only, for them
+        ("kms:Decrypt", json.dumps(KEY)),  # and the schedule's encrypted target input
+    }
+    [through_sqs] = [s for s in statements if s.get("Sid") == "EncryptDeadLettersThroughSqs"]
+    assert through_sqs["Condition"] == {
+        "StringEquals": {
+            "kms:ViaService": {"Fn::Join": ["", ["sqs.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}
+        }
+    }
+
+
+def test_the_retention_schedule_follows_context_retention_schedule() -> None:
+    def schedule(value: str) -> PipelineSchedule:
+        return stage_config(App(context={"stage": "dev", "retentionSchedule": value}))[
+            1
+        ].privacy.retention_schedule
+
+    assert stage_config(App())[1].privacy.retention_schedule == WEEKLY_RETENTION
+    assert schedule("cron(30 4 ? * SAT *)") == PipelineSchedule(expression="cron(30 4 ? * SAT *)")
+    assert schedule("04:30") == PipelineSchedule(
+        expression="cron(30 4 * * ? *)"
+    )  # daily, as for the pipeline
+    assert schedule("rate(3 days)").expression == "rate(3 days)"
+    assert schedule("off") == PipelineSchedule(enabled=False)
+    for bad in ("SUN 03:00", "cron(0 3 * *)", "rate(0 days)", ""):
+        with pytest.raises(ContextError, match="retentionSchedule"):
+            schedule(bad)
+    # the pipeline's schedule is its own key
+    assert stage_config(App(context={"retentionSchedule": "off"}))[1].orchestration.schedule.enabled
+
+
+def test_a_disabled_retention_schedule_is_deployed_disabled_in_the_stages_time_zone() -> None:
+    app = App()
+    stack = CdpPrivacyStack(
+        app,
+        "CdpPrivacy-dev",
+        stage="dev",
+        data=DataExports.for_stage("dev"),
+        code=lambda_.Code.from_inline("def worker_handler(event, context): ..."),
+        config=PrivacyConfig(retention_schedule=PipelineSchedule.parse("off")),
+        time_zone="Asia/Tokyo",
+        log_group_prefix="/cdp/dev/",
+        log_retention=stage_config(App())[1].log_retention,
+        alarm_email=None,
+    )
+    [schedule] = of_type(Template.from_stack(stack), "AWS::Scheduler::Schedule").values()
+    assert (schedule["Properties"]["State"], schedule["Properties"]["ScheduleExpressionTimezone"]) == (
+        "DISABLED",
+        "Asia/Tokyo",
+    )
+
+
 # -- alarms, outputs, the app ------------------------------------------------------------------------------
 
 
@@ -263,6 +385,7 @@ def test_alarms_page_on_5xx_errors_throttles_dead_letters_and_waiting(privacy: T
     api_fn = logical_id(privacy, "AWS::Lambda::Function", "PrivacyRequests")
     worker_fn = logical_id(privacy, "AWS::Lambda::Function", "PrivacyWorker")
     queue = logical_id(privacy, "AWS::SQS::Queue", "WorkerDeadLetters")
+    schedule_queue = logical_id(privacy, "AWS::SQS::Queue", "RetentionDeadLetters")
     watched = set()
     for alarm in of_type(privacy, "AWS::CloudWatch::Alarm").values():
         properties = alarm["Properties"]
@@ -281,6 +404,7 @@ def test_alarms_page_on_5xx_errors_throttles_dead_letters_and_waiting(privacy: T
         ("Errors", json.dumps({"Ref": worker_fn}), 1),
         ("Throttles", json.dumps({"Ref": worker_fn}), 1),
         ("ApproximateNumberOfMessagesVisible", json.dumps({"Fn::GetAtt": [queue, "QueueName"]}), 1),
+        ("ApproximateNumberOfMessagesVisible", json.dumps({"Fn::GetAtt": [schedule_queue, "QueueName"]}), 1),
         ("AsyncEventAge", json.dumps({"Ref": worker_fn}), 60 * 60 * 1000),
     }
 
@@ -294,6 +418,10 @@ def test_the_stack_is_named_depends_on_the_data_and_serving_stacks_and_is_protec
     assert stack["properties"]["terminationProtection"] is True
     assert {"CdpData-prod", "CdpServing-prod"} <= set(stack["dependencies"])
     outputs = privacy.to_json()["Outputs"]
-    assert {"PrivacyApiUrl", "PrivacyCallerPolicyArn", "PrivacyWorkerFunctionName", "AlarmTopicArn"} <= set(
-        outputs
-    )
+    assert {
+        "PrivacyApiUrl",
+        "PrivacyCallerPolicyArn",
+        "PrivacyWorkerFunctionName",
+        "RetentionScheduleName",
+        "AlarmTopicArn",
+    } <= set(outputs)

@@ -3,9 +3,9 @@
 Requests are accepted by the API function, handed to the worker (here the worker handler itself, called as
 Lambda's asynchronous queue would), run by the privacy service on a lake built through the real write paths
 and the real pipeline, and their outcome read back through the API: on a local lake, and on a moto S3 lake
-with the API's own S3 adapter. The Lambda invocation is checked against the service model (botocore's
-Stubber), the salt is read from moto's Secrets Manager, and the worker's imports are checked against the
-asset it is deployed with.
+with the API's own S3 adapter. The worker's scheduled retention job runs on the same lakes. The Lambda
+invocation is checked against the service model (botocore's Stubber), the salt is read from moto's Secrets
+Manager, and the worker's imports are checked against the asset it is deployed with.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import boto3
 import orjson
@@ -29,12 +30,18 @@ from moto import mock_aws
 
 import lambdas.privacy.handler as handler
 from cdp.adapters.aws_privacy_requests import LambdaJobDispatcher, S3RequestStore, read_salt
+from cdp.adapters.local_sink import LocalLakeEventSink
+from cdp.adapters.memory import InMemoryWriteKeyStore
 from cdp.engine.duckdb_engine import DuckDbEngine
+from cdp.ingestion.ratelimit import TokenBucketLimiter
+from cdp.ingestion.service import IngestionService, IngestRequest
 from cdp.lake import LocalLake
 from cdp.lakefs import LakeFiles
 from cdp.localapi.apigw import LocalLambdaContext, http_api_event
 from cdp.pipeline.runner import run_pipeline
+from cdp.privacy.errors import RetentionConfigError
 from cdp.privacy.requests import (
+    RETENTION_PREFIX,
     LakeRequestStore,
     PrivacyJob,
     PrivacyRunner,
@@ -42,11 +49,13 @@ from cdp.privacy.requests import (
     RequestStore,
     access_key,
     request_key,
+    retention_key,
     status_key,
 )
+from cdp.privacy.service import PrivacyService
 from cdp.privacy.wiring import aws_privacy_service, local_privacy_service
-from cdp.settings import ConfigError
-from tests.pipeline_data import build_lake
+from cdp.settings import ConfigError, IngestionLimits
+from tests.pipeline_data import RECEIVED, build_lake
 
 pytestmark = pytest.mark.integration
 
@@ -54,6 +63,9 @@ ROOT = Path(__file__).resolve().parents[2]
 AS_OF = datetime(2026, 3, 2, tzinfo=UTC)
 EMAIL, USER = "somchai.j@gmail.com", "user-1"
 DPO = "arn:aws:sts::123456789012:assumed-role/dpo/officer"
+#: a visitor who never logged in: one page view, months ago (the retention job runs on today's clock)
+VISITOR, VISITOR_MESSAGE = "anon-visitor-7", "visit-1"
+VISITOR_SEEN = datetime(2026, 3, 1, 9, tzinfo=UTC)
 
 
 class InProcessWorker:
@@ -100,9 +112,28 @@ def _unwired() -> Iterator[None]:
     handler.use_wiring()
 
 
+def send_visitor(lake: LocalLake) -> None:
+    """The anonymous visitor's page view, through the ingestion service like any event."""
+    keys = InMemoryWriteKeyStore()
+    key = keys.create_source("web").write_key
+    service = IngestionService(
+        sink=LocalLakeEventSink(lake),
+        keys=keys,
+        limiter=TokenBucketLimiter(rate_per_second=1e6, burst=10**6),
+        limits=IngestionLimits(),
+        zone=ZoneInfo("Asia/Bangkok"),
+        clock=lambda: RECEIVED,
+    )
+    event = {"type": "page", "anonymousId": VISITOR, "name": "Home", "messageId": VISITOR_MESSAGE,
+             "timestamp": VISITOR_SEEN.isoformat()}  # fmt: skip
+    body = orjson.dumps({"batch": [event], "writeKey": key})
+    assert service.handle(IngestRequest(call="batch", body=body, headers={})).status == 200
+
+
 @pytest.fixture
 def lake(tmp_path: Path) -> LocalLake:
     built = build_lake(tmp_path / "lake")
+    send_visitor(built)
     engine = DuckDbEngine()
     try:
         run_pipeline(
@@ -268,6 +299,100 @@ def test_a_job_whose_request_is_gone_says_to_resubmit(tmp_path: Path) -> None:
         handler.worker_handler({"action": "erasure", "request_id": "../x"}, context("worker"))
 
 
+# -- the scheduled retention job ---------------------------------------------------------------------------
+
+
+def test_the_retention_job_expires_the_idle_visitor_keeps_known_people_and_records_counts(
+    lake: LocalLake, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert datetime.now(UTC) - VISITOR_SEEN > timedelta(days=90)  # idle longer than the default 90 days
+    files, worker = LakeFiles(lake.root), InProcessWorker()
+    wire(LakeRequestStore(files), worker, local_privacy_service(lake.root))
+    assert holds(lake.root, VISITOR)
+    assert holds(lake.root, VISITOR_MESSAGE)
+    known_before = holds(lake.root, EMAIL)
+
+    done = handler.worker_handler({"action": "retention"}, context("worker"))  # what the schedule sends
+
+    assert (done["action"], done["status"]) == ("retention", "done")
+    report = done["report"]
+    assert (report["anonymous_days"], report["profiles_expired"]) == (90, 1)
+    assert report["rows_removed"] > 0
+    assert report["files_rewritten"] > 0
+    assert holds(lake.root, VISITOR) == []  # every zone, the lookup store too
+    assert holds(lake.root, VISITOR_MESSAGE) == []
+    # the known people stay, in every file they were in, with their profile and lookup document
+    assert holds(lake.root, EMAIL) == known_before
+    assert holds(lake.root, "malee.srisuk@outlook.co.th")
+    request_id = call("POST", "/v1/privacy/access", orjson.dumps({"user_id": USER}))[1]["request_id"]
+    worker.run_all()
+    access = orjson.loads(files.read_bytes(access_key(request_id)) or b"")
+    assert len(access["profiles"]) == 1
+    assert set(access["lookup"]) == set(access["profiles"])
+    # the run is recorded in the lake: the worker's answer, counts only
+    [recorded] = sorted((lake.root / RETENTION_PREFIX).iterdir())
+    assert recorded.name == f"{done['run_id']}.json"
+    assert orjson.loads(recorded.read_bytes()) == done
+    assert set(done) == {"run_id", "action", "status", "started_at", "updated_at", "report"}
+    [finished] = [r for r in caplog.records if r.getMessage() == "retention finished"]
+    assert (finished.run_id, finished.report) == (done["run_id"], report)  # the counts are logged
+    logged = str([record.__dict__ for record in caplog.records])
+    for text in (recorded.read_text(), logged):
+        for identifier in (VISITOR, VISITOR_MESSAGE, EMAIL, USER):
+            assert identifier not in text
+
+    # again, with a run id of its own: nothing left to expire, a second document
+    again = handler.worker_handler({"action": "retention", "run_id": "manual-1"}, context("worker"))
+    assert (again["run_id"], again["status"], again["report"]["profiles_expired"]) == ("manual-1", "done", 0)
+    assert orjson.loads(files.read_bytes(retention_key("manual-1")) or b"")["report"] == again["report"]
+    assert len(list((lake.root / RETENTION_PREFIX).iterdir())) == 2
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        ({"action": "retention", "request_id": "r-1"}, "request_id"),  # no request: it is about nobody
+        ({"action": "retention", "days": 30}, "days"),  # the cutoff is the lake's config, not the caller's
+        ({"action": "retention", "as_of": "2099-01-01T00:00:00Z"}, "as_of"),
+        ({"action": "retention", "run_id": "../x"}, "run_id"),
+        ({"action": "purge"}, "action"),
+        ({"action": "access"}, "request_id"),
+        ({}, "action"),
+    ],
+)
+def test_a_worker_event_is_validated_strictly_before_anything_runs(
+    tmp_path: Path, event: dict[str, Any], field: str
+) -> None:
+    wire(LakeRequestStore(LakeFiles(tmp_path)), InProcessWorker(), local_privacy_service(tmp_path))
+    with pytest.raises(ValueError, match=field):
+        handler.worker_handler(event, context("worker"))
+    assert not (tmp_path / RETENTION_PREFIX).exists()
+
+
+def test_a_failed_retention_run_is_recorded_and_raised_so_it_alarms(lake: LocalLake) -> None:
+    files = LakeFiles(lake.root)
+    wire(LakeRequestStore(files), InProcessWorker(), local_privacy_service(lake.root))
+    lake.write_atomic("privacy/retention.yaml", b"anonymous_days: 14\n")
+    with pytest.raises(RetentionConfigError, match="anonymous_days"):
+        handler.worker_handler({"action": "retention", "run_id": "bad-config"}, context("worker"))
+    failed = orjson.loads(files.read_bytes(retention_key("bad-config")) or b"")
+    assert failed["status"] == "failed"
+    assert "privacy/retention.yaml: anonymous_days" in failed["error"]
+    assert "report" not in failed
+    assert holds(lake.root, VISITOR)  # nothing expired
+
+    class Faulty:
+        def expire(self) -> Any:
+            raise OSError(f"cannot rewrite the file holding {VISITOR}")  # quotes what it failed on
+
+    wire(LakeRequestStore(files), InProcessWorker(), Faulty())
+    with pytest.raises(OSError, match="cannot rewrite"):
+        handler.worker_handler({"action": "retention", "run_id": "fault"}, context("worker"))
+    fault = orjson.loads(files.read_bytes(retention_key("fault")) or b"")
+    assert fault["status"] == "failed"
+    assert fault["error"] == "OSError: see the worker's log for retention run fault"
+
+
 # -- on S3: the API's own adapter, the worker on the lake bucket -------------------------------------------
 
 
@@ -296,9 +421,8 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
 
 
-def test_on_s3_the_api_stores_the_request_and_the_worker_erases_the_person(
-    lake: LocalLake, moto_endpoint: str, aws_env: None
-) -> None:
+def s3_lake(lake: LocalLake, moto_endpoint: str) -> tuple[Any, str, PrivacyService]:
+    """The local lake copied into a versioned bucket, and the worker's service over it."""
     endpoint = f"http://{moto_endpoint}"
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
     bucket = f"lake-{re.sub(r'[^a-z0-9]', '', lake.root.parent.name.lower())[:40]}"
@@ -313,6 +437,25 @@ def test_on_s3_the_api_stores_the_request_and_the_worker_erases_the_person(
         region="us-east-1",
         endpoint_url=endpoint,
     )
+    return s3, bucket, service
+
+
+def every_version(s3: Any, bucket: str) -> dict[tuple[str, str], bytes]:
+    """(key, version id) -> body, of every version of every object (case-folded)."""
+    return {
+        (v["Key"], v["VersionId"]): s3.get_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])[
+            "Body"
+        ]
+        .read()
+        .lower()
+        for v in s3.list_object_versions(Bucket=bucket).get("Versions", [])
+    }
+
+
+def test_on_s3_the_api_stores_the_request_and_the_worker_erases_the_person(
+    lake: LocalLake, moto_endpoint: str, aws_env: None
+) -> None:
+    s3, bucket, service = s3_lake(lake, moto_endpoint)
     worker = InProcessWorker()
     handler.use_wiring(
         api=(S3RequestStore(bucket, client=s3), worker), worker=(LakeRequestStore(service.files), service)
@@ -329,9 +472,33 @@ def test_on_s3_the_api_stores_the_request_and_the_worker_erases_the_person(
     worker.run_all()
     status, done = call("GET", f"/v1/privacy/requests/{request_id}")  # read by the API's adapter
     assert (status, done["status"], done["report"]["proof"]["hits"]) == (200, "done", 0)
-    for version in s3.list_object_versions(Bucket=bucket).get("Versions", []):
-        body = s3.get_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])["Body"].read()
-        assert EMAIL.encode() not in body.lower(), version["Key"]
+    for version, body in every_version(s3, bucket).items():
+        assert EMAIL.encode() not in body, version
+
+
+def test_on_s3_the_retention_job_expires_the_visitor_in_every_version_and_records_the_run(
+    lake: LocalLake, moto_endpoint: str, aws_env: None
+) -> None:
+    s3, bucket, service = s3_lake(lake, moto_endpoint)
+    handler.use_wiring(worker=(LakeRequestStore(service.files), service))
+    assert any(VISITOR.encode() in body for body in every_version(s3, bucket).values())
+
+    done = handler.worker_handler({"action": "retention"}, context("worker"))
+
+    assert (done["status"], done["report"]["profiles_expired"]) == ("done", 1)
+    recorded = s3.get_object(Bucket=bucket, Key=retention_key(done["run_id"]))["Body"].read()
+    assert orjson.loads(recorded) == done
+    versions = every_version(s3, bucket)
+    for version, body in versions.items():  # the rewritten files' old versions are purged too
+        assert VISITOR.encode() not in body, version
+        assert VISITOR_MESSAGE.encode() not in body, version
+    current = [
+        s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read().lower()
+        for o in s3.list_objects_v2(Bucket=bucket)["Contents"]
+    ]
+    assert any(EMAIL.encode() in body for body in current)  # the known people stay
+    assert any(b"malee.srisuk@outlook.co.th" in body for body in current)
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="_lock/")  # the lake lock is released
 
 
 def test_the_job_is_an_asynchronous_invocation_naming_the_request_only() -> None:
@@ -397,9 +564,9 @@ RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "
 
 
 def test_the_worker_imports_nothing_the_export_asset_lacks(lake: LocalLake, tmp_path: Path) -> None:
-    """It runs on the export function's asset (scripts/build_lambda_assets.py): a real access and erasure in
-    a fresh interpreter that can import only that asset's wheels (and what the runtime provides) succeed, and
-    load nothing else."""
+    """It runs on the export function's asset (scripts/build_lambda_assets.py): a real access, erasure and
+    retention run in a fresh interpreter that can import only that asset's wheels (and what the runtime
+    provides) succeed, and load nothing else."""
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
         from build_lambda_assets import LAMBDA_ASSETS, PRIVACY_ASSETS
@@ -442,6 +609,8 @@ def test_the_worker_imports_nothing_the_export_asset_lacks(lake: LocalLake, tmp_
             answer = handler.worker_handler({{"action": action, "request_id": "r-" + action}},
                                             LocalLambdaContext(function_name="worker"))
             assert answer["status"] == "done", answer
+        answer = handler.worker_handler({{"action": "retention"}}, LocalLambdaContext(function_name="worker"))
+        assert answer["status"] == "done" and answer["report"]["profiles_expired"] == 1, answer
         print(" ".join(sorted({{name.split(".")[0] for name in sys.modules}})))
         """
     )

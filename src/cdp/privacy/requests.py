@@ -20,6 +20,12 @@ An erasure removes the person from every JSON document under ``privacy/requests/
 ``request.json`` included (:mod:`cdp.privacy.files`): an erasure that failed after that point cannot be
 re-read, and its status says to submit it again with the same ``request_id``, which resumes it (the erasure's
 journal holds who it was about).
+
+The worker has a third job, about nobody: ``{"action": "retention"}`` (:class:`RetentionJob`, sent weekly by
+an EventBridge Scheduler schedule) runs :mod:`cdp.privacy.retention` on the worker's lake and records the run
+in ``privacy/retention/<run id>.json`` (:func:`run_retention_job`): counts only, never an identifier. It runs
+on the worker because the worker already has the reach it needs (every zone, the lookup table, the versions
+to purge) and runs one job at a time, so a retention run never overlaps an erasure.
 """
 
 from __future__ import annotations
@@ -27,24 +33,38 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from cdp.lakefs import LakeFiles
-from cdp.privacy.errors import ErasureIncompleteError, LakeLockedError, PrivacyRequestError
+from cdp.privacy.errors import (
+    ErasureIncompleteError,
+    LakeLockedError,
+    PrivacyRequestError,
+    RetentionConfigError,
+)
 from cdp.privacy.files import REQUESTS_PREFIX
 from cdp.privacy.models import MAX_IDENTIFIER_LENGTH, SubjectQuery
 from cdp.privacy.service import REQUEST_ID, new_request_id
 from cdp.settings import ConfigError
 
 Status = Literal["accepted", "running", "done", "failed"]
+RetentionStatus = Literal["running", "done", "failed"]
+#: one document per retention run: ``<run id>.json``
+RETENTION_PREFIX = "privacy/retention/"
 
 
 class PrivacyAction(StrEnum):
     access = "access"
     erasure = "erasure"
+    #: the worker's scheduled job, about nobody (:class:`RetentionJob`)
+    retention = "retention"
+
+
+#: what the API accepts about a person (``retention`` is the worker's own job)
+RequestAction = Literal[PrivacyAction.access, PrivacyAction.erasure]
 
 
 def request_key(request_id: str) -> str:
@@ -58,6 +78,11 @@ def status_key(request_id: str) -> str:
 
 def access_key(request_id: str) -> str:
     return f"{REQUESTS_PREFIX}{request_id}/access.json"
+
+
+def retention_key(run_id: str) -> str:
+    """A retention run's status and report (counts only)."""
+    return f"{RETENTION_PREFIX}{run_id}.json"
 
 
 class PrivacyRequestBody(BaseModel):
@@ -86,12 +111,32 @@ class PrivacyRequestBody(BaseModel):
 
 
 class PrivacyJob(BaseModel):
-    """What the worker is invoked with: no identifier, only where to find the request."""
+    """What the worker is invoked with for a request: no identifier, only where to find the request."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    action: PrivacyAction
+    action: RequestAction
     request_id: str = Field(pattern=REQUEST_ID.pattern)
+
+
+class RetentionJob(BaseModel):
+    """``{"action": "retention", "run_id"?}``: what the schedule sends (no run id: one is made, so each
+    attempt Lambda makes of the event records its own run). Nothing else is accepted: the cutoff comes from
+    the lake's ``privacy/retention.yaml`` and the clock, not from whoever can invoke the worker."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    action: Literal[PrivacyAction.retention]
+    run_id: str = Field(default_factory=new_request_id, pattern=REQUEST_ID.pattern)
+
+
+WorkerJob = Annotated[PrivacyJob | RetentionJob, Field(discriminator="action")]
+_WORKER_JOB: TypeAdapter[PrivacyJob | RetentionJob] = TypeAdapter(WorkerJob)
+
+
+def parse_job(event: Mapping[str, Any]) -> PrivacyJob | RetentionJob:
+    """The worker's event as its job, or a :class:`~pydantic.ValidationError` naming the bad field."""
+    return _WORKER_JOB.validate_python(event)
 
 
 class RequestStatus(BaseModel):
@@ -100,12 +145,30 @@ class RequestStatus(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     request_id: str
-    action: PrivacyAction
+    action: RequestAction
     status: Status
     updated_at: datetime
     #: access: where the document is (and its size); erasure: the report
     result_key: str | None = None
     result_bytes: int | None = None
+    report: dict[str, Any] | None = None
+    error: str | None = None
+
+    def document(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class RetentionRun(BaseModel):
+    """``privacy/retention/<run id>.json``: ``running``, then ``done`` with the report (days, cutoff and
+    counts: :class:`cdp.privacy.retention.RetentionReport`) or ``failed`` with the reason."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    run_id: str
+    action: Literal[PrivacyAction.retention] = PrivacyAction.retention
+    status: RetentionStatus
+    started_at: datetime
+    updated_at: datetime
     report: dict[str, Any] | None = None
     error: str | None = None
 
@@ -169,12 +232,18 @@ class ErasureOutcome(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
 
+class RetentionOutcome(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
 class PrivacyRunner(Protocol):
     """What :class:`cdp.privacy.service.PrivacyService` offers the worker."""
 
     def access(self, query: SubjectQuery) -> dict[str, Any]: ...
 
     def erase(self, query: SubjectQuery, *, request_id: str | None = None) -> ErasureOutcome: ...
+
+    def expire(self) -> RetentionOutcome: ...
 
 
 class LakeRequestStore:
@@ -203,7 +272,7 @@ def _save(store: RequestStore, status: RequestStatus) -> RequestStatus:
 
 
 def submit(
-    action: PrivacyAction, body: PrivacyRequestBody, *, store: RequestStore, dispatcher: JobDispatcher
+    action: RequestAction, body: PrivacyRequestBody, *, store: RequestStore, dispatcher: JobDispatcher
 ) -> RequestStatus:
     """Store the request, mark it accepted and hand it to the worker."""
     request_id = body.request_id or new_request_id()
@@ -258,6 +327,30 @@ def run_job(job: PrivacyJob, *, store: RequestStore, runner: PrivacyRunner) -> R
         # an unexpected error's text may quote what it failed on: the type here, the rest in the logs
         status("failed", error=f"{type(error).__name__}: see the worker's log for request {job.request_id}")
         raise
+
+
+def run_retention_job(job: RetentionJob, *, store: RequestStore, runner: PrivacyRunner) -> RetentionRun:
+    """Expire what retention allows (:meth:`cdp.privacy.service.PrivacyService.expire`) and record the run.
+    Every failure is recorded and raised, a bad ``privacy/retention.yaml`` included: nobody polls a
+    scheduled run, so the worker's error alarm (and, after Lambda's retries, its dead-letter queue) is how
+    it is seen."""
+    started = _now()
+
+    def record(state: RetentionStatus, **outcome: Any) -> RetentionRun:
+        run = RetentionRun(run_id=job.run_id, status=state, started_at=started, updated_at=_now(), **outcome)
+        store.put(retention_key(job.run_id), orjson.dumps(run.document(), option=orjson.OPT_INDENT_2))
+        return run
+
+    record("running")
+    try:
+        report = runner.expire()
+    except (RetentionConfigError, LakeLockedError) as error:
+        record("failed", error=str(error))  # they name the file and field, or the lock's holder
+        raise
+    except Exception as error:
+        record("failed", error=f"{type(error).__name__}: see the worker's log for retention run {job.run_id}")
+        raise
+    return record("done", report=report.to_dict())
 
 
 # -- configuration ----------------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ retention job removes it the way erasure removes a person — every zone, files 
 Quarantined events and rows older than ``quarantine_days`` (default 30) are deleted: they were kept so a
 mapping or client bug could be fixed and the data replayed, not forever. On AWS the bucket's lifecycle
 rules expire ``quarantine/`` the same way; this job is what the embedded lake has instead, and it also
-covers the anonymous profiles, which no lifecycle rule can find.
+covers the anonymous profiles, which no lifecycle rule can find. Locally it is ``cdp privacy retention``; on
+AWS the privacy worker runs it on a weekly schedule (``{"action": "retention"}``,
+:func:`cdp.privacy.requests.run_retention_job`), recording each run in ``privacy/retention/<run id>.json``.
 
 ``privacy/retention.yaml`` (optional)::
 
@@ -21,8 +23,9 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -75,6 +78,9 @@ class RetentionReport:
     files_rewritten: int
     quarantine_files_deleted: int
     seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def expired_anonymous(service: PrivacyService, cutoff: datetime) -> Subject:

@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
@@ -47,6 +47,9 @@ from cdp.privacy.matching import Matcher
 from cdp.privacy.models import ErasureReport, Subject, SubjectQuery, ZoneCount
 from cdp.privacy.subject import resolve_subject
 from cdp.privacy.tombstones import TOMBSTONES_PREFIX, write_tombstones
+
+if TYPE_CHECKING:
+    from cdp.privacy.retention import RetentionReport
 
 ERASURES_PREFIX = "privacy/erasures"
 REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -181,6 +184,15 @@ class PrivacyService:
             if self.version_purger is not None:
                 self.version_purger.purge([self._journal_path(request_id)])
         return report
+
+    # --- retention ---
+
+    def expire(self, *, days: int | None = None, as_of: datetime | None = None) -> RetentionReport:
+        """Retention (:func:`cdp.privacy.retention.run_retention`): idle anonymous-only profiles and old
+        quarantine go, under the lake lock, without tombstones."""
+        from cdp.privacy.retention import run_retention  # it builds on this class
+
+        return run_retention(self, days=days, as_of=as_of)
 
     def remove(self, matcher: Matcher, *, skip: str | None = None) -> tuple[dict[str, int], list[str], int]:
         """Rewrite every file holding rows ``matcher`` recognizes, the identity graph last; delete the
