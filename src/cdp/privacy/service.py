@@ -27,13 +27,15 @@ table, the raw ``dt=`` partitions the person's events fell in, and their import 
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import orjson
 
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
     from cdp.privacy.retention import RetentionReport
 
 ERASURES_PREFIX = "privacy/erasures"
+T = TypeVar("T")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 #: the identity graph is what a re-run resolves from: rewritten last
 _LAST = ("clean/identity_records", "identity/links")
@@ -97,8 +100,10 @@ class PrivacyService:
         subject = resolve_subject(self.files, query)
         matcher = Matcher(subject, salt=self.salt)
         zones: dict[str, dict[str, list[Any]]] = {}
-        for path in self.lake_files():
-            found = LakeFile(self.files, path, matcher).inspect(collect=True)
+        inspections = _in_parallel(
+            lambda path: LakeFile(self.files, path, matcher).inspect(collect=True), self.lake_files()
+        )
+        for path, found in inspections:
             if found.hits and found.matched:
                 zones.setdefault(found.zone, {})[path] = found.matched
         lookup: dict[str, Any] = {}
@@ -201,17 +206,22 @@ class PrivacyService:
         rows_removed: dict[str, int] = {}
         rewritten: list[str] = []
         removed_files: list[str] = []
-        for path in sorted(self.lake_files(skip=skip), key=_erasure_order):
-            if path.startswith(f"{SCRATCH}/"):
-                self.files.delete_file(path)  # a job's leftovers; no job runs while we hold the lock
-                removed_files.append(path)
-                continue
+
+        def holds_the_person(path: str) -> bool:
             lake_file = LakeFile(self.files, path, matcher)
-            partial = path.endswith(".partial")
-            if lake_file.format is FileFormat.opaque and not partial:
-                continue
-            if not partial and not lake_file.inspect().hits:
-                continue
+            if path.endswith(".partial"):  # a crashed write's leftover: removed whatever it holds
+                return True
+            return lake_file.format is not FileFormat.opaque and lake_file.inspect().hits > 0
+
+        paths = self.lake_files(skip=skip)
+        scratch = [path for path in paths if path.startswith(f"{SCRATCH}/")]
+        for path in scratch:
+            self.files.delete_file(path)  # a job's leftovers; no job runs while we hold the lock
+            removed_files.append(path)
+        # reading is the cost: files are screened in parallel, then rewritten one by one, in order
+        found = _in_parallel(holds_the_person, [path for path in paths if path not in set(scratch)])
+        for path in sorted((path for path, hit in found if hit), key=_erasure_order):
+            lake_file = LakeFile(self.files, path, matcher)
             removed = lake_file.rewrite()
             if removed:
                 rows_removed[lake_file.zone] = rows_removed.get(lake_file.zone, 0) + removed
@@ -268,18 +278,29 @@ class PrivacyService:
         checker.observed.update(seen.observed)
         zones: dict[str, ZoneCount] = {}
         paths = self.lake_files(skip=request_id)
-        for path in paths:
-            count = zones.setdefault(zone_of(path), ZoneCount())
-            count.files += 1
+
+        def hits_in(path: str) -> int:
             lake_file = LakeFile(self.files, path, checker)
             hits = lake_file.inspect().hits if lake_file.format is not FileFormat.opaque else 0
             if checker.byte_hits(self.files.read_bytes(path) or b""):
                 hits = max(hits, 1)
+            return hits
+
+        for path, hits in _in_parallel(hits_in, paths):
+            count = zones.setdefault(zone_of(path), ZoneCount())
+            count.files += 1
             count.hits += hits
         total = sum(count.hits for count in zones.values())
         return {"hits": total, "zones": {zone: asdict(count) for zone, count in sorted(zones.items())}}, len(
             paths
         )
+
+
+def _in_parallel(work: Callable[[str], T], paths: Sequence[str]) -> list[tuple[str, T]]:
+    """``work`` on every path, on as many threads as there are cores (Parquet decoding and the RE2 scans
+    release the GIL), results in ``paths``' order."""
+    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
+        return list(zip(paths, pool.map(work, paths), strict=True))
 
 
 def _erasure_order(path: str) -> tuple[int, str]:
