@@ -164,6 +164,7 @@ def retention(
         f"retention ({report.anonymous_days} days for anonymous-only, "
         f"{report.quarantine_days} for quarantine): "
         f"{report.profiles_expired} anonymous profile(s) expired, {report.rows_removed} row(s) removed from "
-        f"{report.files_rewritten} file(s); {report.quarantine_files_deleted} quarantine file(s) deleted; "
+        f"{report.files_rewritten} file(s); {report.quarantine_files_deleted} quarantine file(s) and "
+        f"{report.snapshots_deleted} old snapshot(s) deleted; "
         f"{report.seconds:.2f} s"
     )

@@ -13,10 +13,14 @@ covers the anonymous profiles, which no lifecycle rule can find. Locally it is `
 AWS the privacy worker runs it on a weekly schedule (``{"action": "retention"}``,
 :func:`cdp.privacy.requests.run_retention_job`), recording each run in ``privacy/retention/<run id>.json``.
 
+Old ``run_id=`` snapshots of every table beyond the newest ``snapshots_kept`` (default 3, the published
+one always among them) are deleted: each is a copy of everyone, which an erasure would otherwise rewrite.
+
 ``privacy/retention.yaml`` (optional)::
 
     anonymous_days: 90     # 30..90
     quarantine_days: 30    # 1..365
+    snapshots_kept: 3      # 1..100 run_id= snapshots per table, the published one always among them
 """
 
 from __future__ import annotations
@@ -33,15 +37,26 @@ import pyarrow.fs as pafs
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from cdp.lakefs import LakeFiles
 from cdp.privacy.errors import RetentionConfigError
 from cdp.privacy.matching import Matcher
 from cdp.privacy.models import Subject
 from cdp.privacy.service import PrivacyService
 from cdp.privacy.subject import read_current
-from cdp.tables import EVENTS, IDENTITY_LINKS, IDENTITY_RECORDS
+from cdp.query.glue_tables import SNAPSHOT_TABLES
+from cdp.tables import (
+    DELIVERIES,
+    EVENTS,
+    IDENTITY_LINKS,
+    IDENTITY_RECORDS,
+    LakeTable,
+    current,
+    snapshot_path,
+)
 
 RETENTION_CONFIG = "privacy/retention.yaml"
 _DT = re.compile(r"/dt=(\d{4}-\d{2}-\d{2})/")
+_RUN = re.compile(r"/run_id=([^/]+)/")
 
 
 class RetentionConfig(BaseModel):
@@ -49,6 +64,8 @@ class RetentionConfig(BaseModel):
 
     anonymous_days: int = Field(default=90, ge=30, le=90)
     quarantine_days: int = Field(default=30, ge=1, le=365)
+    #: ``run_id=`` snapshots kept per table, the published one included (older runs are deleted)
+    snapshots_kept: int = Field(default=3, ge=1, le=100)
 
 
 def load_retention_config(service: PrivacyService) -> RetentionConfig:
@@ -77,6 +94,7 @@ class RetentionReport:
     rows_removed: int
     files_rewritten: int
     quarantine_files_deleted: int
+    snapshots_deleted: int
     seconds: float
 
     def to_dict(self) -> dict[str, Any]:
@@ -132,7 +150,9 @@ def run_retention(
     started = time.perf_counter()
     config = load_retention_config(service)
     if days is not None:
-        config = RetentionConfig(anonymous_days=days, quarantine_days=config.quarantine_days)
+        config = config.model_copy(
+            update={"anonymous_days": RetentionConfig(anonymous_days=days).anonymous_days}
+        )
     now = (as_of or datetime.now(UTC)).astimezone(UTC)
     cutoff = now - timedelta(days=config.anonymous_days)
     with service.lock.hold("retention"):
@@ -143,6 +163,7 @@ def run_retention(
             rows_removed, rewritten = sum(removed.values()), len(paths)
             service.erase_lookup(subject)
         quarantine_deleted = _expire_quarantine(service, now - timedelta(days=config.quarantine_days))
+        snapshots_deleted = expire_snapshots(service, keep=config.snapshots_kept)
     return RetentionReport(
         anonymous_days=config.anonymous_days,
         quarantine_days=config.quarantine_days,
@@ -151,6 +172,7 @@ def run_retention(
         rows_removed=rows_removed,
         files_rewritten=rewritten,
         quarantine_files_deleted=quarantine_deleted,
+        snapshots_deleted=snapshots_deleted,
         seconds=round(time.perf_counter() - started, 3),
     )
 
@@ -175,3 +197,39 @@ def _expire_quarantine(service: PrivacyService, cutoff: datetime) -> int:
             files.fs.delete_file(info.path)
             deleted += 1
     return deleted
+
+
+def expire_snapshots(service: PrivacyService, *, keep: int) -> int:
+    """Delete all but the ``keep`` newest ``run_id=`` snapshots of every snapshot table, never the
+    published one; returns the snapshots deleted. Old snapshots are copies of people: an erasure rewrites
+    each one that holds the person, so fewer copies mean cheaper erasures and less personal data at rest.
+    (The deliveries ledger is not a snapshot table: each run appends its own rows.)"""
+    files = service.files
+    deleted = 0
+    for table in SNAPSHOT_TABLES:
+        if table is DELIVERIES:
+            continue
+        published = current(files, table)
+        names = {
+            match.group(1)
+            for path in files.find(table.prefix, lambda name: "/run_id=" in name)
+            if (match := _RUN.search(path))
+        }
+        # run ids sort by their second; two runs in one second by when their files were written
+        runs = sorted(
+            names, key=lambda run: (run.split("-", 1)[0], _written(files, table, run)), reverse=True
+        )
+        keeping = set(runs[:keep]) | ({published.run_id} if published else set())
+        for run_id in runs:
+            if run_id not in keeping:
+                files.delete_dir(snapshot_path(table, run_id))
+                deleted += 1
+    return deleted
+
+
+def _written(files: LakeFiles, table: LakeTable, run_id: str) -> float:
+    selector = pafs.FileSelector(
+        files.path(snapshot_path(table, run_id)), recursive=True, allow_not_found=True
+    )
+    times = [info.mtime.timestamp() for info in files.fs.get_file_info(selector) if info.mtime is not None]
+    return max(times, default=0.0)
