@@ -45,7 +45,8 @@ from infra.components.analytics import AnalyticsSettings  # noqa: E402
 from infra.components.batch_import import HANDLER as IMPORT_HANDLER  # noqa: E402
 from infra.components.batch_import import ImportSizing  # noqa: E402
 from infra.components.glue_jobs import GlueJobCode  # noqa: E402
-from infra.components.ingestion_api import ApiThrottle, FunctionSizing  # noqa: E402
+from infra.components.http_api import ApiThrottle  # noqa: E402
+from infra.components.ingestion_api import FunctionSizing  # noqa: E402
 from infra.components.lake import LakeRetention  # noqa: E402
 from infra.components.operations import StageDimension  # noqa: E402
 from infra.components.orchestration import OrchestrationConfig, PipelineJobs, PipelineSchedule  # noqa: E402

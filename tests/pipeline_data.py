@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -173,19 +175,45 @@ IMPORT_ROWS: list[dict[str, Any]] = [
 ]
 
 
-def build_lake(root: Path) -> LocalLake:
-    lake = LocalLake.at(root)
+def ingestion_service(lake: LocalLake, clock: Callable[[], datetime]) -> tuple[IngestionService, str]:
+    """The ingestion service writing to ``lake`` (no rate limit to speak of), and its one source's write
+    key."""
     keys = InMemoryWriteKeyStore()
     key = keys.create_source("web").write_key
-    times = iter(RECEIVED.replace(minute=m) for m in range(30, 60))
     service = IngestionService(
         sink=LocalLakeEventSink(lake),
         keys=keys,
         limiter=TokenBucketLimiter(rate_per_second=1e6, burst=10**6),
         limits=IngestionLimits(),
         zone=ZoneInfo("Asia/Bangkok"),
-        clock=lambda: next(times),
+        clock=clock,
     )
+    return service, key
+
+
+def send_events(lake: LocalLake, *events: dict[str, Any], at: datetime = RECEIVED) -> None:
+    """One batch of ``events`` received at ``at``, through the ingestion service like any."""
+    service, key = ingestion_service(lake, lambda: at)
+    body = orjson.dumps({"batch": list(events), "writeKey": key})
+    assert service.handle(IngestRequest(call="batch", body=body, headers={})).status == 200
+
+
+def copy_to_versioned_bucket(lake: LocalLake, s3: Any) -> str:
+    """The lake's files (not its ``_local/`` state) in a new versioned bucket named after the test's
+    folder, as the platform's lake bucket is versioned; the bucket's name."""
+    bucket = f"lake-{re.sub(r'[^a-z0-9]', '', lake.root.parent.name.lower())[:40]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    for path in lake.root.rglob("*"):
+        if path.is_file() and "_local" not in path.parts:
+            s3.put_object(Bucket=bucket, Key=str(path.relative_to(lake.root)), Body=path.read_bytes())
+    return bucket
+
+
+def build_lake(root: Path) -> LocalLake:
+    lake = LocalLake.at(root)
+    times = iter(RECEIVED.replace(minute=m) for m in range(30, 60))
+    service, key = ingestion_service(lake, lambda: next(times))
     for batch in EVENT_BATCHES:
         response = service.handle(
             IngestRequest(call="batch", body=orjson.dumps({**batch, "writeKey": key}), headers={})

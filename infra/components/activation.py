@@ -49,9 +49,11 @@ from constructs import Construct
 from cdp.activation.config import DESTINATIONS_PATH, SUPPRESSION_PATH
 from cdp.segments.definition import DEFINITIONS_DIR
 from cdp.tables import DELIVERIES, PROFILES, SEGMENT_MEMBERSHIPS
-from infra.compliance import acknowledge_nag, cfn, ignore_cfn_lint, nag_resource, skip_checkov
+from infra.compliance import acknowledge_nag, nag_resource
 from infra.components.alarms import AlarmTopic
-from infra.components.functions import function_logs_and_role
+from infra.components.dead_letters import dead_letter_queue
+from infra.components.encryption import use_key_through
+from infra.components.functions import PYARROW_WHEELS, function_logs_and_role, python_function
 
 HANDLER = "lambdas.export.handler.lambda_handler"
 #: what the function reads: published snapshots, definitions, and its own config and ledger
@@ -218,18 +220,16 @@ class ExportFunction(Construct):
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letters = _queue(
+        self.dead_letters = dead_letter_queue(
             self,
             "DeadLetters",
-            name=f"{name_prefix}export-dead-letters",
             key=key,
-            retention_period=Duration.days(config.dead_letter_retention_days),
-        )
-        acknowledge_nag(
-            cfn(self.dead_letters),
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the export (changes that failed after every "
-            "attempt); an operator drains it after fixing the cause, so a queue behind it adds nothing.",
+            why=(
+                "This queue is itself the dead-letter queue of the export (changes that failed after every "
+                "attempt); an operator drains it after fixing the cause, so a queue behind it adds nothing."
+            ),
+            queue_name=f"{name_prefix}export-dead-letters",
+            retention_days=config.dead_letter_retention_days,
         )
         function_logs, role = function_logs_and_role(
             self,
@@ -278,12 +278,7 @@ class ExportFunction(Construct):
                 actions=["s3:PutObject"],
                 resources=[bucket.arn_for_objects(f"{WRITE_PREFIX}*")],
             ),
-            iam.PolicyStatement(
-                sid="DecryptLakeObjects",
-                actions=["kms:Decrypt"],
-                resources=[key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
-            ),
+            use_key_through("s3", key, sid="DecryptLakeObjects"),
             iam.PolicyStatement(
                 sid="EncryptExportsTopicAndQueueMessages",
                 actions=["kms:GenerateDataKey", "kms:Decrypt"],
@@ -319,61 +314,31 @@ class ExportFunction(Construct):
                 f"and audience files by run and destination); the grant is limited to the prefix '{prefix}' "
                 "and the one action listed for it.",
             )
-        acknowledge_nag(
-            policy,
-            "AwsSolutions-IAM5[Resource::*]",
-            "Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support "
-            "resource-level permissions, so '*' is the only resource IAM accepts for them.",
-        )
 
-        self.function = lambda_.Function(
+        self.function = python_function(
             self,
-            "Function",
             description="cdp export: one segment's membership changes to its destinations (step export)",
-            runtime=lambda_.Runtime.PYTHON_3_11,
-            architecture=lambda_.Architecture.ARM_64,
             handler=HANDLER,
             code=code,
             role=role,
-            memory_size=config.sizing.memory_mb,
-            timeout=Duration.seconds(config.sizing.timeout_seconds),
-            reserved_concurrent_executions=config.sizing.reserved_concurrency,
             log_group=function_logs,
-            tracing=lambda_.Tracing.ACTIVE,
-            environment_encryption=key,
+            key=key,
+            memory_mb=config.sizing.memory_mb,
+            timeout_seconds=config.sizing.timeout_seconds,
+            reserved_concurrency=config.sizing.reserved_concurrency,
             environment={
                 "CDP_LAKE_BUCKET": bucket.bucket_name,
                 "CDP_DEAD_LETTER_QUEUE_URL": self.dead_letters.queue_url,
                 "POWERTOOLS_SERVICE_NAME": "cdp-export",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
             },
-        )
-        resource = cfn(self.function)
-        ignore_cfn_lint(
-            resource,
-            "W3005",
-            "CDK's Function adds DependsOn on its execution role as well as on the role's policy; the role "
-            "entry duplicates the order the Role GetAtt already gives and changes nothing.",
-        )
-        acknowledge_nag(
-            resource,
-            "AwsSolutions-L1",
-            "Pinned to Python 3.11 on purpose: the handler, its wheels (built for cp311 aarch64, pyarrow for "
-            "Amazon Linux 2) and the local test suite all run 3.11; moving is a deliberate, tested change.",
-        )
-        skip_checkov(
-            resource,
-            "CKV_AWS_116",
-            "The orchestrator invokes the export synchronously and reads its report; a function dead-letter "
-            "queue only sees asynchronous invocations. Changes that fail go to the export's own dead-letter "
-            "queue (CDP_DEAD_LETTER_QUEUE_URL), which is alarmed.",
-        )
-        skip_checkov(
-            resource,
-            "CKV_AWS_117",
-            "The function calls only AWS public endpoints (S3, SES, SNS, SQS, EventBridge, End User "
-            "Messaging) over TLS with IAM auth and reaches no private resource; a VPC would add NAT or "
-            "endpoint cost and cold-start time without reducing exposure.",
+            reaches="S3, SES, SNS, SQS, EventBridge, End User Messaging",
+            no_dead_letters=(
+                "The orchestrator invokes the export synchronously and reads its report; a function "
+                "dead-letter queue only sees asynchronous invocations. Changes that fail go to the export's "
+                "own dead-letter queue (CDP_DEAD_LETTER_QUEUE_URL), which is alarmed."
+            ),
+            wheels=PYARROW_WHEELS,
         )
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -32,13 +32,14 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdp.imports.landing import IMPORT_FAILURES, LANDING, MAPPINGS
 from cdp.imports.layout import IMPORT_ROWS, IMPORTS_RAW, QUARANTINE_IMPORTS
-from infra.compliance import acknowledge_nag, cfn, ignore_cfn_lint, skip_checkov
-from infra.components.functions import function_logs_and_role
+from infra.compliance import cfn
+from infra.components.dead_letters import dead_letter_queue
+from infra.components.encryption import use_key_through
+from infra.components.functions import PYARROW_WHEELS, function_logs_and_role, python_function
 from infra.components.glue_jobs import GlueJobSizing, GlueRuntime, LakeAccess, LakeGlueJob, grant_lake_access
 
 HANDLER = "lambdas.imports.handler.lambda_handler"
@@ -107,19 +108,23 @@ class BatchImport(Construct):
         )
 
         # -- the function -----------------------------------------------------------------------------
-        self.dead_letters = _dead_letter_queue(
+        self.dead_letters = dead_letter_queue(
             self,
             "FunctionDeadLetters",
-            key,
-            "This queue is itself the dead-letter queue of the import function's asynchronous invocations; "
-            "a dead-letter queue of a dead-letter queue would only move the alarm.",
+            key=key,
+            why=(
+                "This queue is itself the dead-letter queue of the import function's asynchronous "
+                "invocations; a dead-letter queue of a dead-letter queue would only move the alarm."
+            ),
         )
-        self.rule_dead_letters = _dead_letter_queue(
+        self.rule_dead_letters = dead_letter_queue(
             self,
             "RuleDeadLetters",
-            key,
-            "This queue is itself the dead-letter queue of the upload rule's target (events EventBridge "
-            "could not deliver to the function); a dead-letter queue of it would only move the alarm.",
+            key=key,
+            why=(
+                "This queue is itself the dead-letter queue of the upload rule's target (events EventBridge "
+                "could not deliver to the function); a dead-letter queue of it would only move the alarm."
+            ),
         )
         function_logs, role = function_logs_and_role(
             self,
@@ -143,34 +148,23 @@ class BatchImport(Construct):
                 resources=[self.dead_letters.queue_arn],
             )
         )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="EncryptDeadLetters",
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=[key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"sqs.{Aws.REGION}.amazonaws.com"}},
-            )
-        )
+        role.add_to_policy(use_key_through("sqs", key, sid="EncryptDeadLetters", encrypt=True))
         policy = role.node.find_child("DefaultPolicy")
         grant_lake_access(
             role, policy, bucket=bucket, key=key, access=IMPORT_ACCESS, who="The import function"
         )
 
-        self.function = lambda_.Function(
+        self.function = python_function(
             self,
-            "Function",
             description="Imports uploads from landing/{source}/ (small ones here, large ones via Glue)",
-            runtime=lambda_.Runtime.PYTHON_3_11,
-            architecture=lambda_.Architecture.ARM_64,
             handler=HANDLER,
             code=code,
             role=role,
-            memory_size=sizing.memory_mb,
-            timeout=Duration.seconds(sizing.timeout_seconds),
-            reserved_concurrent_executions=sizing.reserved_concurrency,
             log_group=function_logs,
-            tracing=lambda_.Tracing.ACTIVE,
-            environment_encryption=key,
+            key=key,
+            memory_mb=sizing.memory_mb,
+            timeout_seconds=sizing.timeout_seconds,
+            reserved_concurrency=sizing.reserved_concurrency,
             environment={
                 "CDP_LAKE_BUCKET": bucket.bucket_name,
                 "CDP_IMPORT_JOB_NAME": self.job.job_name,
@@ -179,38 +173,14 @@ class BatchImport(Construct):
                 "POWERTOOLS_METRICS_NAMESPACE": "CDP",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
             },
+            reaches="S3, Glue",
+            no_dead_letters=None,
+            wheels=PYARROW_WHEELS,
         )
         self.function.configure_async_invoke(retry_attempts=2, max_event_age=Duration.hours(6))
-        function_resource = cfn(self.function)
         # Set on the resource rather than through `dead_letter_queue=`, whose automatic grant would add
         # wildcard KMS actions; the two statements above are the narrow equivalent.
-        function_resource.add_property_override("DeadLetterConfig.TargetArn", self.dead_letters.queue_arn)
-        ignore_cfn_lint(
-            function_resource,
-            "W3005",
-            "CDK's Function adds DependsOn on its execution role as well as on the role's policy; the role "
-            "entry duplicates the order the Role GetAtt already gives and changes nothing.",
-        )
-        acknowledge_nag(
-            function_resource,
-            "AwsSolutions-L1",
-            "Pinned to Python 3.11 on purpose: the handler, its wheels (built for cp311 aarch64, pyarrow "
-            "for Amazon Linux 2) and the local test suite all run 3.11; moving is a deliberate, tested "
-            "change.",
-        )
-        acknowledge_nag(
-            policy,
-            "AwsSolutions-IAM5[Resource::*]",
-            "Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support "
-            "resource-level permissions, so '*' is the only resource IAM accepts for them.",
-        )
-        skip_checkov(
-            function_resource,
-            "CKV_AWS_117",
-            "The function calls only AWS public endpoints (S3, Glue) over TLS with IAM auth and reaches no "
-            "private resource; a VPC would add NAT or endpoint cost and cold-start time without reducing "
-            "exposure.",
-        )
+        cfn(self.function).add_property_override("DeadLetterConfig.TargetArn", self.dead_letters.queue_arn)
 
         # -- the rule: uploads under landing/ of the lake bucket ------------------------------------
         self.rule = events.Rule(
@@ -235,16 +205,3 @@ class BatchImport(Construct):
                 max_event_age=Duration.hours(24),
             )
         )
-
-
-def _dead_letter_queue(scope: Construct, construct_id: str, key: kms.IKey, why_no_dlq: str) -> sqs.Queue:
-    queue = sqs.Queue(
-        scope,
-        construct_id,
-        encryption=sqs.QueueEncryption.KMS,
-        encryption_master_key=key,
-        enforce_ssl=True,
-        retention_period=Duration.days(14),
-    )
-    acknowledge_nag(cfn(queue), "AwsSolutions-SQS3", why_no_dlq)
-    return queue

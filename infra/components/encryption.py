@@ -27,6 +27,18 @@ _ENVELOPE_ACTIONS = [
 ]
 
 
+def use_key_through(service: str, key: kms.IKey, *, sid: str, encrypt: bool = False) -> iam.PolicyStatement:
+    """A role's use of ``key`` only on a service's behalf (``kms:ViaService``): ``kms:Decrypt``, and with
+    ``encrypt`` ``kms:GenerateDataKey`` too. A role that may decrypt lake objects through S3 cannot call
+    ``kms:Decrypt`` on the key directly, nor through another service."""
+    return iam.PolicyStatement(
+        sid=sid,
+        actions=["kms:Decrypt", "kms:GenerateDataKey"] if encrypt else ["kms:Decrypt"],
+        resources=[key.key_arn],
+        conditions={"StringEquals": {"kms:ViaService": f"{service}.{Aws.REGION}.amazonaws.com"}},
+    )
+
+
 class DataKey(Construct):
     """A symmetric CMK with yearly automatic rotation, retained when its stack is deleted."""
 

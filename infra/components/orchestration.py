@@ -52,9 +52,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Final
 
-from aws_cdk import Aws, Duration, RemovalPolicy, TimeZone
+from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -62,12 +63,13 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.compliance import acknowledge_nag, cfn, ignore_cfn_lint, nag_resource
+from infra.components.encryption import use_key_through
+from infra.components.schedules import DeadLetteredSchedule
 
 #: what a given run id must look like: the export function's ``ExportRequest.run_id`` pattern (an id it
 #: would refuse must not start four Glue jobs first); no ``/``, so it is one folder of the lake
@@ -443,11 +445,11 @@ class PipelineStateMachine(Construct):
             )
         )
         self.state_machine.add_to_role_policy(
-            iam.PolicyStatement(
+            use_key_through(
+                "sns",
+                key,
                 sid="PublishToTheEncryptedAlarmTopic",
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=[key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"sns.{Aws.REGION}.amazonaws.com"}},
+                encrypt=True,
             )
         )
         policy = self.state_machine.role.node.find_child("DefaultPolicy")
@@ -469,7 +471,7 @@ class PipelineStateMachine(Construct):
         )
 
 
-class PipelineTrigger(Construct):
+class PipelineTrigger(DeadLetteredSchedule):
     """The EventBridge Scheduler schedule that starts the pipeline, encrypted with the data key, and the
     dead-letter queue of the starts that failed after the scheduler's retries (alarmed by the stack)."""
 
@@ -484,56 +486,20 @@ class PipelineTrigger(Construct):
         time_zone: str,
         key: kms.IKey,
     ) -> None:
-        super().__init__(scope, construct_id)
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            queue_name=f"{name}-dead-letters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge_nag(
-            cfn(self.dead_letters),
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the pipeline schedule (starts that failed after "
-            "every retry); it is alarmed, and an operator starts the run by hand instead.",
-        )
-        # the scheduler's own role: start this state machine, dead-letter to this queue (SQS encrypts with the
-        # data key on the sender's behalf), read the schedule's encrypted target input
-        self.role = iam.Role(
-            self,
-            "Role",
-            description=f"EventBridge Scheduler: start {name}, dead-letter failed starts",
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
-            ),
-        )
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="EncryptDeadLettersThroughSqs",
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=[key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"sqs.{Aws.REGION}.amazonaws.com"}},
-            )
-        )
-        self.target = scheduler_targets.StepFunctionsStartExecution(
-            state_machine,
-            role=self.role,
-            input=scheduler.ScheduleTargetInput.from_object({"trigger": "schedule"}),
-            dead_letter_queue=self.dead_letters,
-            retry_attempts=10,
-            max_event_age=Duration.hours(4),
-        )
-        self.schedule = scheduler.Schedule(
-            self,
-            "Schedule",
-            schedule_name=name,
-            description=f"Starts the CDP pipeline state machine: {schedule.expression} in {time_zone}",
-            schedule=scheduler.ScheduleExpression.expression(schedule.expression, TimeZone.of(time_zone)),
-            target=self.target,
+        super().__init__(
+            scope,
+            construct_id,
+            name=name,
+            expression=schedule.expression,
             enabled=schedule.enabled,
+            time_zone=time_zone,
             key=key,
+            target=partial(scheduler_targets.StepFunctionsStartExecution, state_machine),
+            input=scheduler.ScheduleTargetInput.from_object({"trigger": "schedule"}),
+            description=f"Starts the CDP pipeline state machine: {schedule.expression} in {time_zone}",
+            role_description=f"EventBridge Scheduler: start {name}, dead-letter failed starts",
+            why_dead_letters_end_here=(
+                "This queue is itself the dead-letter queue of the pipeline schedule (starts that failed "
+                "after every retry); it is alarmed, and an operator starts the run by hand instead."
+            ),
         )

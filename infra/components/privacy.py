@@ -48,14 +48,10 @@ retentionSchedule=…``), with its own dead-letter queue; its role may invoke th
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
+from functools import partial
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Size, Stack, TimeZone
-from aws_cdk import aws_apigateway as apigw_v1
-from aws_cdk import aws_apigatewayv2 as apigw
-from aws_cdk import aws_apigatewayv2_authorizers as authorizers
-from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -69,11 +65,20 @@ from constructs import Construct
 
 from cdp.privacy.files import REQUESTS_PREFIX
 from cdp.privacy.requests import PrivacyAction
-from infra.compliance import acknowledge_nag, cfn, ignore_cfn_lint, nag_resource, skip_checkov
+from infra.compliance import acknowledge_nag, cfn, nag_resource
 from infra.components.alarms import AlarmTopic, ApiErrorRates
-from infra.components.functions import function_logs_and_role
-from infra.components.ingestion_api import ApiThrottle, _AccessLogSettings
+from infra.components.dead_letters import dead_letter_queue
+from infra.components.encryption import use_key_through
+from infra.components.functions import function_logs_and_role, python_function
+from infra.components.http_api import (
+    IAM_ACCESS_LOG_FIELDS,
+    ApiThrottle,
+    caller_policy,
+    http_api_with_stage,
+    iam_routes,
+)
 from infra.components.orchestration import PipelineSchedule
+from infra.components.schedules import DeadLetteredSchedule
 
 API_HANDLER = "lambdas.privacy.handler.api_handler"
 WORKER_HANDLER = "lambdas.privacy.handler.worker_handler"
@@ -166,19 +171,14 @@ class PrivacyApi(Construct):
         stack = Stack.of(self)
 
         # -- the worker ---------------------------------------------------------------------------------
-        self.dead_letters = sqs.Queue(
+        self.dead_letters = dead_letter_queue(
             self,
             "WorkerDeadLetters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge_nag(
-            cfn(self.dead_letters),
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the privacy worker's asynchronous invocations; a "
-            "dead-letter queue of a dead-letter queue would only move the alarm.",
+            key=key,
+            why=(
+                "This queue is itself the dead-letter queue of the privacy worker's asynchronous "
+                "invocations; a dead-letter queue of a dead-letter queue would only move the alarm."
+            ),
         )
         # each function in a scope of its own: function_logs_and_role names its children alike
         worker_scope = Construct(self, "Worker")
@@ -216,11 +216,11 @@ class PrivacyApi(Construct):
                 )
             )
             worker_role.add_to_policy(
-                iam.PolicyStatement(
+                use_key_through(
+                    "s3",
+                    bucket_key,
                     sid=f"EncryptAndDecryptThe{label}ThroughS3",
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                    resources=[bucket_key.key_arn],
-                    conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
+                    encrypt=True,
                 )
             )
         worker_role.add_to_policy(
@@ -230,7 +230,7 @@ class PrivacyApi(Construct):
                 resources=[targets.lookup_table_arn],
             )
         )
-        worker_role.add_to_policy(_decrypt_through("dynamodb", key, sid="DecryptTheLookupTable"))
+        worker_role.add_to_policy(use_key_through("dynamodb", key, sid="DecryptTheLookupTable"))
         worker_role.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadTheSalt",
@@ -266,14 +266,7 @@ class PrivacyApi(Construct):
                 resources=[self.dead_letters.queue_arn],
             )
         )
-        worker_role.add_to_policy(
-            iam.PolicyStatement(
-                sid="EncryptDeadLetters",
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=[key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"sqs.{Aws.REGION}.amazonaws.com"}},
-            )
-        )
+        worker_role.add_to_policy(use_key_through("sqs", key, sid="EncryptDeadLetters", encrypt=True))
         worker_policy = worker_role.node.find_child("DefaultPolicy")
         for label, bucket in (("lake", targets.lake), ("pseudonymized zone", targets.pseudonymized)):
             acknowledge_nag(
@@ -284,22 +277,18 @@ class PrivacyApi(Construct):
                 "and delete the versions they replaced; objects are found at run time. This is the "
                 "platform's one role with that reach, written out in infra/components/privacy.py.",
             )
-        self.worker = lambda_.Function(
+        self.worker = python_function(
             worker_scope,
-            "Function",
             description="Privacy requests (SPEC 9): access and erasure over every zone, one at a time",
-            runtime=lambda_.Runtime.PYTHON_3_11,
-            architecture=lambda_.Architecture.ARM_64,
             handler=WORKER_HANDLER,
             code=code,
             role=worker_role,
-            memory_size=config.worker.memory_mb,
-            timeout=Duration.seconds(config.worker.timeout_seconds),
-            ephemeral_storage_size=Size.mebibytes(config.worker.ephemeral_storage_mib),
-            reserved_concurrent_executions=1,  # erasures serialize (and the lake lock holds steps off)
             log_group=worker_logs,
-            tracing=lambda_.Tracing.ACTIVE,
-            environment_encryption=key,
+            key=key,
+            memory_mb=config.worker.memory_mb,
+            timeout_seconds=config.worker.timeout_seconds,
+            ephemeral_storage_mib=config.worker.ephemeral_storage_mib,
+            reserved_concurrency=1,  # erasures serialize (and the lake lock holds steps off)
             environment={
                 "CDP_LAKE_BUCKET": targets.lake.bucket_name,
                 "CDP_PSEUDONYMIZED_ROOT": targets.pseudonymized_root,
@@ -309,6 +298,8 @@ class PrivacyApi(Construct):
                 "POWERTOOLS_SERVICE_NAME": "cdp-privacy-worker",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
             },
+            reaches="S3, DynamoDB, Secrets Manager, SES and SQS",
+            no_dead_letters=None,
         )
         self.worker.configure_async_invoke(
             retry_attempts=config.worker.retry_attempts,
@@ -317,12 +308,6 @@ class PrivacyApi(Construct):
         # on the resource, not `dead_letter_queue=`, whose automatic grant adds wildcard KMS actions; the two
         # statements above are the narrow equivalent
         cfn(self.worker).add_property_override("DeadLetterConfig.TargetArn", self.dead_letters.queue_arn)
-        _function_compliance(
-            self.worker,
-            worker_role,
-            no_dead_letters=None,
-            reaches="S3, DynamoDB, Secrets Manager, SES and SQS",
-        )
 
         # -- the API function ---------------------------------------------------------------------------
         api_scope = Construct(self, "Requests")
@@ -357,12 +342,7 @@ class PrivacyApi(Construct):
             )
         )
         api_role.add_to_policy(
-            iam.PolicyStatement(
-                sid="EncryptAndDecryptRequestDocumentsThroughS3",
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=[key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
-            )
+            use_key_through("s3", key, sid="EncryptAndDecryptRequestDocumentsThroughS3", encrypt=True)
         )
         api_role.add_to_policy(
             iam.PolicyStatement(
@@ -380,109 +360,58 @@ class PrivacyApi(Construct):
                 f"Each request has its own folder, named by its request id at run time; the grant is the one "
                 f"document '{document}.json' of every request folder, no other object of the lake.",
             )
-        self.function = lambda_.Function(
+        self.function = python_function(
             api_scope,
-            "Function",
             description="Privacy API (POST /v1/privacy/access|erasure, GET …/requests/{id}), IAM-authorized",
-            runtime=lambda_.Runtime.PYTHON_3_11,
-            architecture=lambda_.Architecture.ARM_64,
             handler=API_HANDLER,
             code=code,
             role=api_role,
-            memory_size=config.api.memory_mb,
-            timeout=Duration.seconds(config.api.timeout_seconds),
-            reserved_concurrent_executions=config.api.reserved_concurrency,
             log_group=api_logs,
-            tracing=lambda_.Tracing.ACTIVE,
-            environment_encryption=key,
+            key=key,
+            memory_mb=config.api.memory_mb,
+            timeout_seconds=config.api.timeout_seconds,
+            reserved_concurrency=config.api.reserved_concurrency,
             environment={
                 "CDP_LAKE_BUCKET": targets.lake.bucket_name,
                 "CDP_PRIVACY_WORKER": self.worker.function_name,
                 "POWERTOOLS_SERVICE_NAME": "cdp-privacy",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
             },
-        )
-        _function_compliance(
-            self.function,
-            api_role,
+            reaches="S3 and Lambda",
             no_dead_letters=(
                 "API Gateway invokes the privacy API function synchronously only; a failed call is answered "
                 "to the caller as an error, so there is no asynchronous event a dead-letter queue could keep."
             ),
-            reaches="S3 and Lambda",
         )
 
         # -- the HTTP API -------------------------------------------------------------------------------
-        self.http_api = apigw.HttpApi(
+        self.http_api, self.stage = http_api_with_stage(
             self,
-            "Api",
             api_name=f"{name_prefix}privacy",
             description="Privacy requests (SPEC 9): access and erasure, AWS_IAM authorization",
-            create_default_stage=False,
+            name="privacy",
+            throttle=config.throttle,
+            access_log_fields=IAM_ACCESS_LOG_FIELDS,
+            key=key,
+            log_group_prefix=log_group_prefix,
+            log_retention=log_retention,
         )
-        access_logs = logs.LogGroup(
-            self,
-            "AccessLogs",
-            log_group_name=f"{log_group_prefix}api/privacy-access",
-            encryption_key=key,
-            retention=log_retention,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        self.stage = apigw.HttpStage(
-            self,
-            "DefaultStage",
-            http_api=self.http_api,
-            stage_name="$default",
-            auto_deploy=True,
-            throttle=apigw.ThrottleSettings(
-                rate_limit=config.throttle.rate_per_second, burst_limit=config.throttle.burst
-            ),
-            access_log_settings=_AccessLogSettings(
-                destination=apigw.LogGroupLogDestination(access_logs),
-                format=apigw_v1.AccessLogFormat.custom(json.dumps(_ACCESS_LOG_FIELDS, separators=(",", ":"))),
-            ),
-        )
-        integration = integrations.HttpLambdaIntegration(
-            "Privacy", self.function, payload_format_version=apigw.PayloadFormatVersion.VERSION_2_0
-        )
-        iam_authorizer = authorizers.HttpIamAuthorizer()
-        self.routes: list[apigw.HttpRoute] = []
-        for method, path in ROUTES:
-            self.routes.extend(
-                self.http_api.add_routes(
-                    path=path,
-                    methods=[apigw.HttpMethod(method)],
-                    integration=integration,
-                    authorizer=iam_authorizer,
-                )
-            )
+        self.routes = iam_routes(self.http_api, self.function, integration_id="Privacy", routes=ROUTES)
         self.url = self.stage.url
 
         # -- who may call it ----------------------------------------------------------------------------
-        route_arns = [
-            self.http_api.arn_for_execute_api(
-                method=method, path=path.replace("{request_id}", "*"), stage="$default"
-            )
-            for method, path in ROUTES
-        ]
-        self.caller_policy = iam.ManagedPolicy(
+        self.caller_policy = caller_policy(
             self,
-            "CallerPolicy",
-            managed_policy_name=f"{name_prefix}privacy-caller",
+            http_api=self.http_api,
+            routes=ROUTES,
+            sid="MakePrivacyRequests",
             description="Attach to the data protection officer's role: the privacy API's three routes",
-            statements=[
-                iam.PolicyStatement(
-                    sid="MakePrivacyRequests", actions=["execute-api:Invoke"], resources=route_arns
-                )
-            ],
-        )
-        api_logical_id = stack.resolve(stack.get_logical_id(cfn(self.http_api)))
-        acknowledge_nag(
-            self.caller_policy,
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:"
-            f"<{api_logical_id}>/$default/GET/v1/privacy/requests/*]",
-            "The '*' is the {request_id} path segment of GET /v1/privacy/requests/{request_id}: the officer "
-            "follows any request by its id, which is what the route is for; method, stage and API are fixed.",
+            managed_policy_name=f"{name_prefix}privacy-caller",
+            path_parameter_reason=(
+                "The '*' is the {request_id} path segment of GET /v1/privacy/requests/{request_id}: the "
+                "officer follows any request by its id, which is what the route is for; method, stage and "
+                "API are fixed."
+            ),
         )
 
 
@@ -521,7 +450,7 @@ class _InvokeFunction(scheduler_targets.ScheduleTargetBase):
         )
 
 
-class RetentionTrigger(Construct):
+class RetentionTrigger(DeadLetteredSchedule):
     """The EventBridge Scheduler schedule ``<prefix>privacy-retention`` that invokes the privacy worker
     asynchronously with ``{"action": "retention"}``, encrypted with the data key, and the dead-letter queue
     of the invocations the scheduler could not make after its retries (alarmed by :class:`PrivacyAlarms`).
@@ -539,60 +468,26 @@ class RetentionTrigger(Construct):
         time_zone: str,
         key: kms.IKey,
     ) -> None:
-        super().__init__(scope, construct_id)
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            queue_name=f"{name}-dead-letters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge_nag(
-            cfn(self.dead_letters),
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the retention schedule (invocations of the worker "
-            "that failed after every retry); it is alarmed, and an operator invokes the worker by hand.",
-        )
-        # the scheduler's own role: invoke the worker, dead-letter to this queue (SQS encrypts with the data
-        # key on the sender's behalf), read the schedule's encrypted target input
-        self.role = iam.Role(
-            self,
-            "Role",
-            description=f"EventBridge Scheduler: invoke the privacy worker for {name}, dead-letter failures",
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
-            ),
-        )
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="EncryptDeadLettersThroughSqs",
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=[key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"sqs.{Aws.REGION}.amazonaws.com"}},
-            )
-        )
-        self.target = _InvokeFunction(
-            worker,
-            sid="InvokeThePrivacyWorker",
-            role=self.role,
+        super().__init__(
+            scope,
+            construct_id,
+            name=name,
+            expression=schedule.expression,
+            enabled=schedule.enabled,
+            time_zone=time_zone,
+            key=key,
+            target=partial(_InvokeFunction, worker, sid="InvokeThePrivacyWorker"),
             input=scheduler.ScheduleTargetInput.from_object(dict(RETENTION_JOB)),
-            dead_letter_queue=self.dead_letters,
-            retry_attempts=10,
-            max_event_age=Duration.hours(4),
-        )
-        self.schedule = scheduler.Schedule(
-            self,
-            "Schedule",
-            schedule_name=name,
             description=f"Retention of anonymous-only data by the privacy worker: {schedule.expression} in "
             f"{time_zone}",
-            schedule=scheduler.ScheduleExpression.expression(schedule.expression, TimeZone.of(time_zone)),
-            target=self.target,
-            enabled=schedule.enabled,
-            key=key,
+            role_description=(
+                f"EventBridge Scheduler: invoke the privacy worker for {name}, dead-letter failures"
+            ),
+            why_dead_letters_end_here=(
+                "This queue is itself the dead-letter queue of the retention schedule (invocations of the "
+                "worker that failed after every retry); it is alarmed, and an operator invokes the worker "
+                "by hand."
+            ),
         )
 
 
@@ -673,64 +568,3 @@ class PrivacyAlarms(AlarmTopic):
             threshold=config.waiting_alarm_minutes * 60 * 1000,
         )
         self.api_error_rate_alarms(privacy.http_api, config.api_error_rates, what="privacy API")
-
-
-def _decrypt_through(service: str, key: kms.IKey, *, sid: str) -> iam.PolicyStatement:
-    return iam.PolicyStatement(
-        sid=sid,
-        actions=["kms:Decrypt"],
-        resources=[key.key_arn],
-        conditions={"StringEquals": {"kms:ViaService": f"{service}.{Aws.REGION}.amazonaws.com"}},
-    )
-
-
-def _function_compliance(
-    function: lambda_.Function, role: iam.Role, *, no_dead_letters: str | None, reaches: str
-) -> None:
-    resource = cfn(function)
-    ignore_cfn_lint(
-        resource,
-        "W3005",
-        "CDK's Function adds DependsOn on its execution role as well as on the role's policy; the role "
-        "entry duplicates the order the Role GetAtt already gives and changes nothing.",
-    )
-    acknowledge_nag(
-        resource,
-        "AwsSolutions-L1",
-        "Pinned to Python 3.11 on purpose: the handler, its wheels (built for cp311 aarch64) and the "
-        "local test suite all run 3.11; moving the runtime is a deliberate, tested change.",
-    )
-    acknowledge_nag(
-        role.node.find_child("DefaultPolicy"),
-        "AwsSolutions-IAM5[Resource::*]",
-        "Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support "
-        "resource-level permissions, so '*' is the only resource IAM accepts for them.",
-    )
-    if no_dead_letters is not None:
-        skip_checkov(resource, "CKV_AWS_116", no_dead_letters)
-    skip_checkov(
-        resource,
-        "CKV_AWS_117",
-        f"The function calls only AWS public endpoints ({reaches}) over TLS with IAM auth and reaches no "
-        "private resource; a VPC would add NAT or endpoint cost and cold-start time without reducing "
-        "exposure.",
-    )
-
-
-# One JSON object per request: who called (the IAM principal), which route, the outcome; never the body
-# (it names the person).
-_ACCESS_LOG_FIELDS = {
-    "requestId": "$context.requestId",
-    "requestTime": "$context.requestTime",
-    "routeKey": "$context.routeKey",
-    "status": "$context.status",
-    "caller": "$context.identity.userArn",
-    "sourceIp": "$context.identity.sourceIp",
-    "userAgent": "$context.identity.userAgent",
-    "responseLength": "$context.responseLength",
-    "responseLatency": "$context.responseLatency",
-    "integrationStatus": "$context.integrationStatus",
-    "integrationLatency": "$context.integrationLatency",
-    "integrationError": "$context.integrationErrorMessage",
-    "error": "$context.error.message",
-}

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Fn, Stack
-from aws_cdk import aws_kms as kms
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.components.activation import (
@@ -26,6 +24,11 @@ from infra.components.activation import (
     SegmentDestinations,
 )
 from infra.stacks.data import DataExports
+
+
+def export_function_export(stage: str) -> str:
+    """The export of the export function's name (the orchestrator invokes it)."""
+    return f"cdp-{stage}-export-function-name"
 
 
 class CdpActivationStack(Stack):
@@ -51,13 +54,8 @@ class CdpActivationStack(Stack):
             **stack_options,
         )
         name_prefix = f"cdp-{stage}-"
-        lake_bucket = s3.Bucket.from_bucket_attributes(
-            self,
-            "Lake",
-            bucket_arn=Fn.import_value(data.lake_bucket_arn),
-            bucket_name=Fn.import_value(data.lake_bucket_name),
-        )
-        key = kms.Key.from_key_arn(self, "DataKey", Fn.import_value(data.data_key_arn))
+        lake_bucket = data.import_lake(self)
+        key = data.import_data_key(self)
         self.destinations = SegmentDestinations(
             self, "Destinations", name_prefix=name_prefix, key=key, config=config
         )
@@ -85,7 +83,7 @@ class CdpActivationStack(Stack):
             self,
             "ExportFunctionName",
             value=self.export.function.function_name,
-            export_name=f"cdp-{stage}-export-function-name",
+            export_name=export_function_export(stage),
             description='The orchestrator invokes it with {"segment_id": …, "run_id": …} until "complete"',
         )
         CfnOutput(self, "ContactListName", value=self.destinations.contact_list_name)

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Fn, Stack
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3 as s3
+from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from cdp.lake import PSEUDONYMIZED, zone_mounts
@@ -46,21 +44,11 @@ class CdpAnalyticsStack(Stack):
             description=f"CDP {stage}: Glue Data Catalog, Athena workgroup, analyst views and policy",
             **stack_options,
         )
-        lake_bucket = s3.Bucket.from_bucket_attributes(
-            self,
-            "Lake",
-            bucket_arn=Fn.import_value(data.lake_bucket_arn),
-            bucket_name=Fn.import_value(data.lake_bucket_name),
-        )
-        key = kms.Key.from_key_arn(self, "DataKey", Fn.import_value(data.data_key_arn))
+        lake_bucket = data.import_lake(self)
+        key = data.import_data_key(self)
         # the analysts' zone (SPEC 4): pseudonymized tables in a bucket of their own, under their own key
-        zone_bucket = s3.Bucket.from_bucket_attributes(
-            self,
-            "PseudonymizedZone",
-            bucket_arn=Fn.import_value(data.pseudonymized_bucket_arn),
-            bucket_name=Fn.import_value(data.pseudonymized_bucket_name),
-        )
-        zone_key = kms.Key.from_key_arn(self, "PseudonymizedKey", Fn.import_value(data.pseudonymized_key_arn))
+        zone_bucket = data.import_pseudonymized_zone(self)
+        zone_key = data.import_pseudonymized_key(self)
         self.catalog = AnalyticsCatalog(
             self,
             "Catalog",

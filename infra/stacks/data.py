@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Fn, RemovalPolicy, Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.components.encryption import DataKey
@@ -48,6 +50,30 @@ class DataExports:
             pseudonymized_bucket_arn=f"cdp-{stage}-pseudonymized-bucket-arn",
             pseudonymized_key_arn=f"cdp-{stage}-pseudonymized-key-arn",
         )
+
+    # How another stack reaches them: each an import into ``scope`` under a fixed id, by the export names.
+
+    def import_lake(self, scope: Construct) -> s3.IBucket:
+        return s3.Bucket.from_bucket_attributes(
+            scope,
+            "Lake",
+            bucket_arn=Fn.import_value(self.lake_bucket_arn),
+            bucket_name=Fn.import_value(self.lake_bucket_name),
+        )
+
+    def import_data_key(self, scope: Construct) -> kms.IKey:
+        return kms.Key.from_key_arn(scope, "DataKey", Fn.import_value(self.data_key_arn))
+
+    def import_pseudonymized_zone(self, scope: Construct) -> s3.IBucket:
+        return s3.Bucket.from_bucket_attributes(
+            scope,
+            "PseudonymizedZone",
+            bucket_arn=Fn.import_value(self.pseudonymized_bucket_arn),
+            bucket_name=Fn.import_value(self.pseudonymized_bucket_name),
+        )
+
+    def import_pseudonymized_key(self, scope: Construct) -> kms.IKey:
+        return kms.Key.from_key_arn(scope, "PseudonymizedKey", Fn.import_value(self.pseudonymized_key_arn))
 
 
 class CdpDataStack(Stack):

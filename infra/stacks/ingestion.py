@@ -10,16 +10,15 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Fn, Stack
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdp.lake import QUARANTINE_EVENTS, RAW_EVENTS
 from infra.components.alarms import AlarmThresholds, IngestionAlarms
 from infra.components.delivery import EventDeliveryStream
-from infra.components.ingestion_api import ApiThrottle, FunctionSizing, IngestionApi
+from infra.components.http_api import ApiThrottle
+from infra.components.ingestion_api import FunctionSizing, IngestionApi
 from infra.stacks.data import DataExports
 
 
@@ -49,13 +48,8 @@ class CdpIngestionStack(Stack):
             description=f"CDP {stage}: Segment-compatible ingestion API, function, Firehose, alarms",
             **stack_options,
         )
-        lake_bucket = s3.Bucket.from_bucket_attributes(
-            self,
-            "Lake",
-            bucket_arn=Fn.import_value(data.lake_bucket_arn),
-            bucket_name=Fn.import_value(data.lake_bucket_name),
-        )
-        key = kms.Key.from_key_arn(self, "DataKey", Fn.import_value(data.data_key_arn))
+        lake_bucket = data.import_lake(self)
+        key = data.import_data_key(self)
         key_table = dynamodb.Table.from_table_attributes(
             self,
             "WriteKeys",

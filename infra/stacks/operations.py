@@ -23,16 +23,12 @@ from infra.components.lookup_alarms import LookupAlarmThresholds
 from infra.components.operations import ObservedApi, ObservedPlatform, OperationsDashboard
 from infra.stacks.activation import CdpActivationStack
 from infra.stacks.ingestion import CdpIngestionStack
+from infra.stacks.orchestration import state_machine_name
 from infra.stacks.pipeline import CdpPipelineStack
 from infra.stacks.serving import CdpServingStack
 
 #: the pipeline steps that run as Glue jobs (``glue_jobs/``), by their ``step`` dimension
 GLUE_STEPS = ("standardize", "resolve", "profiles", "segments")
-
-
-def state_machine_name(stage: str) -> str:
-    """The orchestration's state machine (``infra/stacks/orchestration.py`` names it so)."""
-    return f"cdp-{stage}-pipeline"
 
 
 class CdpOperationsStack(Stack):

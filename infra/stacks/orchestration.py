@@ -21,7 +21,6 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Fn, Stack
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -32,19 +31,16 @@ from infra.components.orchestration import (
     PipelineStateMachine,
     PipelineTrigger,
 )
+from infra.stacks.activation import export_function_export
 from infra.stacks.data import DataExports
+from infra.stacks.serving import loader_function_export
 
 _FIVE_MINUTES = Duration.minutes(5)
 
 
-def export_function_export(stage: str) -> str:
-    """The activation stack's export of the export function's name (``infra/stacks/activation.py``)."""
-    return f"cdp-{stage}-export-function-name"
-
-
-def loader_function_export(stage: str) -> str:
-    """The serving stack's export of the lookup loader's name (``infra/stacks/serving.py``)."""
-    return f"cdp-{stage}-lookup-loader-function-name"
+def state_machine_name(stage: str) -> str:
+    """The pipeline's state machine (the operations dashboard finds it by this name)."""
+    return f"cdp-{stage}-pipeline"
 
 
 class CdpOrchestrationStack(Stack):
@@ -71,8 +67,8 @@ class CdpOrchestrationStack(Stack):
             description=f"CDP {stage}: the pipeline state machine (Glue steps, exports, lookup), schedule",
             **stack_options,
         )
-        name = f"cdp-{stage}-pipeline"
-        key = kms.Key.from_key_arn(self, "DataKey", Fn.import_value(data.data_key_arn))
+        name = state_machine_name(stage)
+        key = data.import_data_key(self)
         self.alarms = AlarmTopic(
             self, "Alarms", display_name="CDP pipeline runs", key=key, alarm_email=alarm_email
         )

@@ -27,10 +27,8 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Fn, Stack
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdp.identity.overrides import OVERRIDES_PATH
@@ -145,23 +143,11 @@ class CdpPipelineStack(Stack):
             **stack_options,
         )
         name_prefix = f"cdp-{stage}-"
-        lake_bucket = s3.Bucket.from_bucket_attributes(
-            self,
-            "Lake",
-            bucket_arn=Fn.import_value(data.lake_bucket_arn),
-            bucket_name=Fn.import_value(data.lake_bucket_name),
-        )
-        key = kms.Key.from_key_arn(self, "DataKey", Fn.import_value(data.data_key_arn))
+        lake_bucket = data.import_lake(self)
+        key = data.import_data_key(self)
         salt_secret_arn = Fn.import_value(data.salt_secret_arn)
-        pseudonymized_bucket = s3.Bucket.from_bucket_attributes(
-            self,
-            "PseudonymizedZone",
-            bucket_arn=Fn.import_value(data.pseudonymized_bucket_arn),
-            bucket_name=Fn.import_value(data.pseudonymized_bucket_name),
-        )
-        pseudonymized_key = kms.Key.from_key_arn(
-            self, "PseudonymizedKey", Fn.import_value(data.pseudonymized_key_arn)
-        )
+        pseudonymized_bucket = data.import_pseudonymized_zone(self)
+        pseudonymized_key = data.import_pseudonymized_key(self)
         runtime = GlueRuntime(self, "GlueRuntime", name=f"{name_prefix}glue-jobs", key=key, code=glue_code)
 
         self.batch_import = BatchImport(

@@ -15,10 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Fn, Stack
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdp.lake import PSEUDONYMIZED
@@ -30,11 +28,7 @@ from infra.components.privacy import (
     RetentionTrigger,
 )
 from infra.stacks.data import DataExports
-
-
-def profile_table_export(stage: str) -> str:
-    """The serving stack's export of its lookup table's name (the privacy worker forgets people there)."""
-    return f"cdp-{stage}-profile-table-name"
+from infra.stacks.serving import profile_table_export
 
 
 def contact_list_name(stage: str) -> str:
@@ -65,20 +59,10 @@ class CdpPrivacyStack(Stack):
             description=f"CDP {stage}: privacy API (access, erasure; AWS_IAM), its worker, retention, alarms",
             **stack_options,
         )
-        lake = s3.Bucket.from_bucket_attributes(
-            self,
-            "Lake",
-            bucket_arn=Fn.import_value(data.lake_bucket_arn),
-            bucket_name=Fn.import_value(data.lake_bucket_name),
-        )
-        key = kms.Key.from_key_arn(self, "DataKey", Fn.import_value(data.data_key_arn))
-        zone = s3.Bucket.from_bucket_attributes(
-            self,
-            "PseudonymizedZone",
-            bucket_arn=Fn.import_value(data.pseudonymized_bucket_arn),
-            bucket_name=Fn.import_value(data.pseudonymized_bucket_name),
-        )
-        zone_key = kms.Key.from_key_arn(self, "PseudonymizedKey", Fn.import_value(data.pseudonymized_key_arn))
+        lake = data.import_lake(self)
+        key = data.import_data_key(self)
+        zone = data.import_pseudonymized_zone(self)
+        zone_key = data.import_pseudonymized_key(self)
         table_name = Fn.import_value(profile_table_export(stage))
         self.privacy = PrivacyApi(
             self,

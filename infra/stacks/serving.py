@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Fn, Stack
-from aws_cdk import aws_kms as kms
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdp.tables import PROFILE_TRAITS, PROFILES, SEGMENT_MEMBERSHIPS
@@ -27,6 +25,16 @@ from infra.stacks.data import DataExports
 
 #: what the loader reads: the snapshots and pointers of the tables a profile document is built from
 LOADER_READS = tuple(f"{table.prefix}/" for table in (PROFILES, PROFILE_TRAITS, SEGMENT_MEMBERSHIPS))
+
+
+def profile_table_export(stage: str) -> str:
+    """The export of the lookup table's name (the privacy worker forgets people there)."""
+    return f"cdp-{stage}-profile-table-name"
+
+
+def loader_function_export(stage: str) -> str:
+    """The export of the lookup loader's name (the orchestrator invokes it)."""
+    return f"cdp-{stage}-lookup-loader-function-name"
 
 
 class CdpServingStack(Stack):
@@ -52,13 +60,8 @@ class CdpServingStack(Stack):
             description=f"CDP {stage}: profile lookup table, IAM-authorized lookup API, its loader, alarms",
             **stack_options,
         )
-        lake_bucket = s3.Bucket.from_bucket_attributes(
-            self,
-            "Lake",
-            bucket_arn=Fn.import_value(data.lake_bucket_arn),
-            bucket_name=Fn.import_value(data.lake_bucket_name),
-        )
-        key = kms.Key.from_key_arn(self, "DataKey", Fn.import_value(data.data_key_arn))
+        lake_bucket = data.import_lake(self)
+        key = data.import_data_key(self)
         self.table = ProfileTable(self, "Profiles", key=key).table
         self.api = ProfileLookupApi(
             self,
@@ -104,14 +107,14 @@ class CdpServingStack(Stack):
             self,
             "ProfileTableName",
             value=self.table.table_name,
-            export_name=f"cdp-{stage}-profile-table-name",
+            export_name=profile_table_export(stage),
             description="The privacy worker forgets erased people here (cdp-<stage>-privacy)",
         )
         CfnOutput(
             self,
             "LookupLoaderFunctionName",
             value=self.loader.function.function_name,
-            export_name=f"cdp-{stage}-lookup-loader-function-name",
+            export_name=loader_function_export(stage),
             description='The orchestrator invokes it with {"lake_bucket": …} after profiles and segments',
         )
         CfnOutput(

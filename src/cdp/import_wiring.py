@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cdp.imports.landing import DEFAULT_MAX_INLINE_BYTES, LandingImporter
-from cdp.settings import ConfigError
+from cdp.settings import ConfigError, config_from_env
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -46,15 +46,7 @@ class UploadPathSettings(BaseModel):
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> UploadPathSettings:
         """From ``CDP_*`` variables; :class:`~cdp.settings.ConfigError` names the bad one."""
-        raw = {field: env[variable] for field, variable in _ENV_VARS.items() if env.get(variable)}
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as error:
-            first = error.errors()[0]
-            field = str(first["loc"][0]) if first["loc"] else ""
-            raise ConfigError(
-                f"invalid configuration {_ENV_VARS.get(field, field)}: {first['msg']}"
-            ) from error
+        return config_from_env(cls, env, _ENV_VARS)
 
     @classmethod
     def from_lake_uri(cls, lake_uri: str) -> UploadPathSettings:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from cdp.lake import LocalLake
 from cdp.lookup.ports import ProfileStore
 from cdp.lookup.service import ProfileLookupService
-from cdp.settings import DEFAULT_LAKE, ConfigError
+from cdp.settings import DEFAULT_LAKE, ConfigError, config_from_env
 from cdp.standardize.phone import DEFAULT_REGION
 
 BUCKET_NAME = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
@@ -55,15 +55,7 @@ class LookupSettings(BaseModel):
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> LookupSettings:
         """From ``CDP_*`` variables; :class:`~cdp.settings.ConfigError` names the bad one."""
-        raw = {field: env[variable] for field, variable in _ENV_VARS.items() if env.get(variable)}
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as error:
-            first = error.errors()[0]
-            field = str(first["loc"][0]) if first["loc"] else ""
-            raise ConfigError(
-                f"invalid configuration {_ENV_VARS.get(field, field)}: {first['msg']}"
-            ) from error
+        return config_from_env(cls, env, _ENV_VARS)
 
 
 _ENV_VARS: dict[str, str] = {

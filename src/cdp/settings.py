@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
@@ -19,6 +19,30 @@ DEFAULT_TIME_ZONE = "Asia/Bangkok"
 
 class ConfigError(ValueError):
     """A configuration value is invalid; the message names the field and the reason."""
+
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+
+
+def config_from_env(model: type[ConfigT], env: Mapping[str, str], variables: Mapping[str, str]) -> ConfigT:
+    """``model`` from the environment variables named by ``variables`` (field -> variable); one unset or
+    empty leaves its field to the default. :class:`ConfigError` names the variable of the first invalid
+    field."""
+    raw = {field: env[variable] for field, variable in variables.items() if env.get(variable)}
+    return validated_config(model, raw, variables)
+
+
+def validated_config(
+    model: type[ConfigT], raw: Mapping[str, object], variables: Mapping[str, str]
+) -> ConfigT:
+    """``model`` from ``raw`` field values read from the variables ``variables`` names (field -> variable);
+    :class:`ConfigError` names the variable of the first invalid field."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        raise ConfigError(f"invalid configuration {variables.get(field, field)}: {first['msg']}") from error
 
 
 class IngestionLimits(BaseModel):

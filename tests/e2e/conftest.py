@@ -17,6 +17,13 @@ import orjson
 import pytest
 
 CDP = shutil.which("cdp", path=str(Path(sys.executable).parent)) or "cdp"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+#: the example sources: name, data file (examples/data) and mapping (examples/mappings)
+EXAMPLE_IMPORTS = {
+    "crm": ("crm_customers.csv", "crm_customers.yaml"),
+    "shop": ("shop_orders.jsonl", "shop_orders.yaml"),
+    "survey": ("survey.csv", "survey.yaml"),
+}
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,22 @@ def cdp(*args: str, lake: Path, timeout: float = 60) -> CliResult:
         check=False,
     )
     return CliResult(completed.returncode, completed.stdout, completed.stderr)
+
+
+def import_examples(lake: Path, *sources: str) -> None:
+    """``cdp import`` of the example files of ``sources`` (all three when none is named), each with its
+    mapping, as a user runs it; each must succeed."""
+    for source in sources or tuple(EXAMPLE_IMPORTS):
+        data, mapping = EXAMPLE_IMPORTS[source]
+        imported = cdp(
+            "import",
+            source,
+            str(EXAMPLES / "data" / data),
+            "--mapping",
+            str(EXAMPLES / "mappings" / mapping),
+            lake=lake,
+        )
+        assert imported.code == 0, imported.stderr
 
 
 def query_json(sql: str, lake: Path) -> list[dict[str, Any]]:

@@ -4,26 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.e2e.conftest import cdp, query_json
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.e2e.conftest import cdp, import_examples, query_json
 
 
 def test_imports_become_profiles_traits_and_pseudonymized_profiles(lake: Path) -> None:
-    for source, data, mapping in (
-        ("crm", "crm_customers.csv", "crm_customers.yaml"),
-        ("shop", "shop_orders.jsonl", "shop_orders.yaml"),
-        ("survey", "survey.csv", "survey.yaml"),
-    ):
-        imported = cdp(
-            "import",
-            source,
-            str(ROOT / "examples/data" / data),
-            "--mapping",
-            str(ROOT / "examples/mappings" / mapping),
-            lake=lake,
-        )
-        assert imported.code == 0, imported.stderr
+    import_examples(lake)
     ran = cdp("run", "--steps", "standardize,resolve,profiles", lake=lake, timeout=180)
     assert ran.code == 0, ran.stderr
     assert "profiles_pseudonymized" in ran.stdout

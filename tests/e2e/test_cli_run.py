@@ -4,25 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.e2e.conftest import cdp, query_json
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.e2e.conftest import cdp, import_examples, query_json
 
 
 def test_imported_files_become_standardized_identity_records_and_orders(lake: Path) -> None:
-    for source, data, mapping in (
-        ("crm", "crm_customers.csv", "crm_customers.yaml"),
-        ("shop", "shop_orders.jsonl", "shop_orders.yaml"),
-    ):
-        result = cdp(
-            "import",
-            source,
-            str(ROOT / "examples/data" / data),
-            "--mapping",
-            str(ROOT / "examples/mappings" / mapping),
-            lake=lake,
-        )
-        assert result.code == 0, result.stderr
+    import_examples(lake, "crm", "shop")
     ran = cdp("run", "--steps", "standardize", lake=lake, timeout=120)
     assert ran.code == 0, ran.stderr
     assert "identity_records" in ran.stdout

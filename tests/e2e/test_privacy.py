@@ -18,9 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from segment.analytics import Client
 
-from tests.e2e.conftest import RunningServer, cdp, query_json
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from tests.e2e.conftest import RunningServer, cdp, import_examples, query_json
 
 #: Somchai as every source writes him (examples/data: CRM C0001, shop SO-1001, the survey's first answer)
 EMAIL = "somchai.j@hotmail.co.th"
@@ -110,20 +108,7 @@ def test_a_person_from_every_path_is_exported_then_erased_from_every_file(
         ],
     )
     _wait_for(server, "SELECT count(*) AS n FROM raw_events", 4)
-    for source, data, mapping in (
-        ("crm", "crm_customers.csv", "crm_customers.yaml"),
-        ("shop", "shop_orders.jsonl", "shop_orders.yaml"),
-        ("survey", "survey.csv", "survey.yaml"),
-    ):
-        imported = cdp(
-            "import",
-            source,
-            str(EXAMPLES / "data" / data),
-            "--mapping",
-            str(EXAMPLES / "mappings" / mapping),
-            lake=lake,
-        )
-        assert imported.code == 0, imported.stderr
+    import_examples(lake)
     ran = cdp("run", lake=lake, timeout=180)
     assert ran.code == 0, ran.stderr
     tokens = (EMAIL, USER_ID, DEVICE, NATIONAL_ID, "+66812345678")

@@ -7,7 +7,6 @@ partitioning and GZIP (objects land under the literal prefix, uncompressed) and 
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
@@ -24,8 +23,8 @@ from cdp.adapters.aws_firehose_sink import FirehoseEventSink
 from cdp.cli.main import main as cdp
 from cdp.ingestion.ports import SinkUnavailableError
 from cdp.lake import QUARANTINE_EVENTS, RAW_EVENTS
-from cdp.localapi.apigw import LocalLambdaContext, http_api_event
 from tests.contract.conftest import MOTO_REGION, MotoLake, moto_lake, raw_event
+from tests.segment_calls import call_ingest_handler
 
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 from lambdas.ingest import handler
@@ -60,16 +59,7 @@ def add_source(name: str, capsys: pytest.CaptureFixture[str]) -> str:
 
 
 def invoke(path: str, body: object, key: str) -> tuple[int, dict[str, Any], dict[str, str]]:
-    token = base64.b64encode(f"{key}:".encode()).decode()
-    event = http_api_event(
-        method="POST",
-        path=path,
-        query="",
-        headers=[("Content-Type", "application/json"), ("Authorization", f"Basic {token}")],
-        body=json.dumps(body, ensure_ascii=False).encode(),
-        source_ip="203.0.113.9",
-    )
-    result = handler.lambda_handler(event, LocalLambdaContext(function_name="cdp-ingest"))
+    result = call_ingest_handler(path, body, key, source_ip="203.0.113.9")
     return result["statusCode"], json.loads(result["body"]), result.get("headers", {})
 
 

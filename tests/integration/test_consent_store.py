@@ -33,6 +33,7 @@ from cdp.settings import IngestionSettings
 from cdp.tables import CONSENT, DELIVERIES, PROFILES
 from cdp.wiring import build_ingestion_service
 from tests.identity_data import table_rows
+from tests.segment_calls import call_ingest_handler
 
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 from lambdas.ingest import handler
@@ -74,16 +75,7 @@ def lake(tmp_path: Path) -> Iterator[LocalLake]:
 
 
 def post(path: str, body: dict[str, Any], key: str) -> dict[str, Any]:
-    token = base64.b64encode(f"{key}:".encode()).decode()
-    event = http_api_event(
-        method="POST",
-        path=path,
-        query="",
-        headers=[("Content-Type", "application/json"), ("Authorization", f"Basic {token}")],
-        body=json.dumps(body, ensure_ascii=False).encode(),
-        source_ip="127.0.0.1",
-    )
-    result = handler.lambda_handler(event, LocalLambdaContext(function_name="cdp-ingest"))
+    result = call_ingest_handler(path, body, key)
     answer: dict[str, Any] = json.loads(result["body"])
     assert result["statusCode"] == 200, answer
     return answer

@@ -18,6 +18,7 @@ from cdp.activation.service import deliver_run
 from cdp.adapters.local_destination import LocalDeadLetters, LocalDestination
 from cdp.adapters.memory_activation import InMemoryDestination
 from cdp.lakefs import LakeFiles
+from cdp.localapi.apigw import LocalLambdaContext
 from cdp.pipeline.export import export_step
 from cdp.settings import ConfigError
 from cdp.tables import DELIVERIES
@@ -257,17 +258,8 @@ def test_the_export_lambda_answers_the_report(lake: Lake, monkeypatch: pytest.Mo
 
     monkeypatch.setattr(handler, "_settings", ActivationSettings(lake=str(lake.root)))
 
-    class Context:
-        function_name = "cdp-test-export"
-        memory_limit_in_mb = 1024
-        invoked_function_arn = "arn:aws:lambda:ap-southeast-1:123456789012:function:cdp-test-export"
-        aws_request_id = "req-1"
-
-        @staticmethod
-        def get_remaining_time_in_millis() -> int:
-            return 900_000
-
-    answer = handler.lambda_handler({"segment_id": "vip", "run_id": RUN_1}, Context())  # type: ignore[arg-type]
+    context = LocalLambdaContext(function_name="cdp-test-export", timeout_seconds=900)
+    answer = handler.lambda_handler({"segment_id": "vip", "run_id": RUN_1}, context)  # type: ignore[arg-type]
     assert (answer["segment_id"], answer["run_id"], answer["sent"], answer["complete"]) == (
         "vip",
         RUN_1,

@@ -17,6 +17,7 @@ from cdp.activation.config import ActivationSettings
 from cdp.activation.errors import ActivationInputError
 from cdp.activation.service import segments_to_export
 from cdp.lakefs import LakeFiles
+from cdp.localapi.apigw import LocalLambdaContext
 from cdp.pipeline.export import check_export_config
 from cdp.tables import DELIVERIES
 from infra.components.orchestration import LIST_SEGMENTS_REQUEST
@@ -39,15 +40,9 @@ DESTINATIONS = [
 PEOPLE = [Person("p1", "somchai@example.co.th", "+66819753001"), Person("p2", None, "+66819753002")]
 
 
-class Context:
-    function_name = "cdp-test-export"
-    memory_limit_in_mb = 2048
-    invoked_function_arn = "arn:aws:lambda:ap-southeast-1:123456789012:function:cdp-test-export"
-    aws_request_id = "req-orchestrator"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 900_000
+def context() -> LocalLambdaContext:
+    """The export function's, as the orchestrator invokes it: 15 minutes to go."""
+    return LocalLambdaContext(function_name="cdp-test-export", memory_limit_in_mb=2048, timeout_seconds=900)
 
 
 @pytest.fixture
@@ -72,7 +67,7 @@ def invoke(lake: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(handler, "_settings", ActivationSettings(lake=str(lake)))
 
     def call(event: dict[str, Any]) -> dict[str, Any]:
-        answer: dict[str, Any] = handler.lambda_handler(event, Context())  # type: ignore[arg-type]
+        answer: dict[str, Any] = handler.lambda_handler(event, context())  # type: ignore[arg-type]
         return answer
 
     return call
@@ -137,5 +132,5 @@ def test_a_lake_without_activated_segments_lists_none(
     import lambdas.export.handler as handler
 
     monkeypatch.setattr(handler, "_settings", ActivationSettings(lake=str(tmp_path)))
-    answer = handler.lambda_handler(dict(LIST_SEGMENTS_REQUEST), Context())  # type: ignore[arg-type]
+    answer = handler.lambda_handler(dict(LIST_SEGMENTS_REQUEST), context())  # type: ignore[arg-type]
     assert answer == {"segment_ids": []}  # the Map then runs no iteration

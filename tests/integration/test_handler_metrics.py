@@ -4,7 +4,6 @@ asserted against what the request or the run actually did."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
@@ -18,7 +17,7 @@ from cdp.activation.config import ActivationSettings
 from cdp.adapters.local_keys import LocalWriteKeyStore
 from cdp.lake import LocalLake
 from cdp.lakefs import LakeFiles
-from cdp.localapi.apigw import LocalLambdaContext, http_api_event
+from cdp.localapi.apigw import LocalLambdaContext
 from cdp.lookup_wiring import LookupSettings
 from cdp.settings import IngestionSettings
 from cdp.wiring import build_ingestion_service
@@ -34,6 +33,7 @@ from tests.activation_data import (
     suppress,
 )
 from tests.lookup_data import profile_row, publish_snapshots
+from tests.segment_calls import call_ingest_handler
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,17 +104,8 @@ def test_ingest_counts_accepted_rejected_and_suppressed_events_per_request(
                 {"type": "identify", "userId": "u-3", "messageId": "m-3"},
             ]
         }
-        token = base64.b64encode(f"{key}:".encode()).decode()
-        event = http_api_event(
-            method="POST",
-            path="/v1/batch",
-            query="",
-            headers=[("Content-Type", "application/json"), ("Authorization", f"Basic {token}")],
-            body=json.dumps(batch).encode(),
-            source_ip="127.0.0.1",
-        )
         capsys.readouterr()
-        result = handler.lambda_handler(event, LocalLambdaContext(function_name="cdp-ingest"))
+        result = call_ingest_handler("/v1/batch", batch, key)
     finally:
         handler.use_service(None)
     body = json.loads(result["body"])
@@ -174,15 +165,8 @@ PEOPLE = [
 ]
 
 
-class _ExportContext:
-    function_name = "cdp-test-export"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:ap-southeast-1:123456789012:function:cdp-test-export"
-    aws_request_id = "req-1"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 900_000
+def _export_context() -> LocalLambdaContext:
+    return LocalLambdaContext(function_name="cdp-test-export", memory_limit_in_mb=1024, timeout_seconds=900)
 
 
 def test_export_counts_deliveries_by_outcome(
@@ -219,7 +203,7 @@ def test_export_counts_deliveries_by_outcome(
         return {d["dimensions"]["outcome"]: d["Deliveries"] for d in documents}
 
     capsys.readouterr()
-    answer = handler.lambda_handler({"segment_id": "vip", "run_id": RUN_1}, _ExportContext())  # type: ignore[arg-type]
+    answer = handler.lambda_handler({"segment_id": "vip", "run_id": RUN_1}, _export_context())  # type: ignore[arg-type]
     [report] = answer["destinations"]
     first = deliveries()
     assert first == {
@@ -231,7 +215,7 @@ def test_export_counts_deliveries_by_outcome(
         "already_sent": 0,
     }
     assert {outcome: report[outcome] for outcome in first} == first  # what the answer says, counted
-    handler.lambda_handler({"segment_id": "vip", "run_id": RUN_1}, _ExportContext())  # type: ignore[arg-type]
+    handler.lambda_handler({"segment_id": "vip", "run_id": RUN_1}, _export_context())  # type: ignore[arg-type]
     again = deliveries()
     assert (again["sent"], again["already_sent"]) == (0, 1)
 
@@ -259,7 +243,7 @@ def test_the_loader_counts_profiles_loaded_written_and_deleted(
         return {k: document[k] for k in ("LookupProfiles", "ProfilesWritten", "ProfilesDeleted")}
 
     capsys.readouterr()
-    answer = handler.lambda_handler({"lake_bucket": "cdp-test-lake"}, _ExportContext())  # type: ignore[arg-type]
+    answer = handler.lambda_handler({"lake_bucket": "cdp-test-lake"}, _export_context())  # type: ignore[arg-type]
     assert answer["complete"] is True
     assert loaded() == {"LookupProfiles": 12, "ProfilesWritten": 12, "ProfilesDeleted": 0}
     publish_snapshots(
@@ -267,5 +251,5 @@ def test_the_loader_counts_profiles_loaded_written_and_deleted(
         profiles=[profile_row(f"p-{i}", user_ids=[f"u-{i}"]) for i in range(9)],
         run_id="20260302T000000Z-bbbbbb",
     )
-    handler.lambda_handler({"lake_bucket": "cdp-test-lake"}, _ExportContext())  # type: ignore[arg-type]
+    handler.lambda_handler({"lake_bucket": "cdp-test-lake"}, _export_context())  # type: ignore[arg-type]
     assert loaded() == {"LookupProfiles": 9, "ProfilesWritten": 0, "ProfilesDeleted": 3}

@@ -4,8 +4,6 @@ and the pipeline's profiles step really writes the pseudonymized table there."""
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -110,28 +108,7 @@ def test_uris_resolve_from_text_alone_for_the_catalog() -> None:
 # -- on S3: two buckets of a moto server, the same pyarrow S3 file system -------------------------------
 
 
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
-def test_on_s3_the_zone_is_another_bucket(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in (
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-    ):
-        monkeypatch.setenv(name, value)
+def test_on_s3_the_zone_is_another_bucket(moto_endpoint: str, aws_env: None) -> None:
     s3 = boto3.client("s3", endpoint_url=f"http://{moto_endpoint}", region_name="us-east-1")
     for bucket in ("lake", "zone"):
         s3.create_bucket(Bucket=bucket)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import threading
@@ -14,10 +13,10 @@ import pytest
 
 from cdp.adapters.local_keys import LocalWriteKeyStore
 from cdp.lake import LocalLake
-from cdp.localapi.apigw import LocalLambdaContext, http_api_event
 from cdp.query.catalog import run_query
 from cdp.settings import IngestionSettings
 from cdp.wiring import build_ingestion_service
+from tests.segment_calls import call_ingest_handler
 
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 from lambdas.ingest import handler
@@ -37,16 +36,7 @@ def write_key(lake: LocalLake) -> str:
 
 
 def invoke(path: str, body: object, key: str) -> tuple[int, dict[str, Any]]:
-    token = base64.b64encode(f"{key}:".encode()).decode()
-    event = http_api_event(
-        method="POST",
-        path=path,
-        query="",
-        headers=[("Content-Type", "application/json"), ("Authorization", f"Basic {token}")],
-        body=json.dumps(body, ensure_ascii=False).encode(),
-        source_ip="127.0.0.1",
-    )
-    result = handler.lambda_handler(event, LocalLambdaContext(function_name="cdp-ingest"))
+    result = call_ingest_handler(path, body, key)
     return result["statusCode"], json.loads(result["body"])
 
 

@@ -10,8 +10,6 @@ Manager, and the worker's imports are checked against the asset it is deployed w
 
 from __future__ import annotations
 
-import re
-import socket
 import subprocess
 import sys
 import textwrap
@@ -20,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import boto3
 import orjson
@@ -30,11 +27,7 @@ from moto import mock_aws
 
 import lambdas.privacy.handler as handler
 from cdp.adapters.aws_privacy_requests import LambdaJobDispatcher, S3RequestStore, read_salt
-from cdp.adapters.local_sink import LocalLakeEventSink
-from cdp.adapters.memory import InMemoryWriteKeyStore
 from cdp.engine.duckdb_engine import DuckDbEngine
-from cdp.ingestion.ratelimit import TokenBucketLimiter
-from cdp.ingestion.service import IngestionService, IngestRequest
 from cdp.lake import LocalLake
 from cdp.lakefs import LakeFiles
 from cdp.localapi.apigw import LocalLambdaContext, http_api_event
@@ -54,8 +47,8 @@ from cdp.privacy.requests import (
 )
 from cdp.privacy.service import PrivacyService
 from cdp.privacy.wiring import aws_privacy_service, local_privacy_service
-from cdp.settings import ConfigError, IngestionLimits
-from tests.pipeline_data import RECEIVED, build_lake
+from cdp.settings import ConfigError
+from tests.pipeline_data import build_lake, copy_to_versioned_bucket, send_events
 
 pytestmark = pytest.mark.integration
 
@@ -114,20 +107,8 @@ def _unwired() -> Iterator[None]:
 
 def send_visitor(lake: LocalLake) -> None:
     """The anonymous visitor's page view, through the ingestion service like any event."""
-    keys = InMemoryWriteKeyStore()
-    key = keys.create_source("web").write_key
-    service = IngestionService(
-        sink=LocalLakeEventSink(lake),
-        keys=keys,
-        limiter=TokenBucketLimiter(rate_per_second=1e6, burst=10**6),
-        limits=IngestionLimits(),
-        zone=ZoneInfo("Asia/Bangkok"),
-        clock=lambda: RECEIVED,
-    )
-    event = {"type": "page", "anonymousId": VISITOR, "name": "Home", "messageId": VISITOR_MESSAGE,
-             "timestamp": VISITOR_SEEN.isoformat()}  # fmt: skip
-    body = orjson.dumps({"batch": [event], "writeKey": key})
-    assert service.handle(IngestRequest(call="batch", body=body, headers={})).status == 200
+    send_events(lake, {"type": "page", "anonymousId": VISITOR, "name": "Home", "messageId": VISITOR_MESSAGE,
+                       "timestamp": VISITOR_SEEN.isoformat()})  # fmt: skip
 
 
 @pytest.fixture
@@ -396,41 +377,11 @@ def test_a_failed_retention_run_is_recorded_and_raised_so_it_alarms(lake: LocalL
 # -- on S3: the API's own adapter, the worker on the lake bucket -------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in (
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-    ):
-        monkeypatch.setenv(name, value)
-
-
 def s3_lake(lake: LocalLake, moto_endpoint: str) -> tuple[Any, str, PrivacyService]:
     """The local lake copied into a versioned bucket, and the worker's service over it."""
     endpoint = f"http://{moto_endpoint}"
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-    bucket = f"lake-{re.sub(r'[^a-z0-9]', '', lake.root.parent.name.lower())[:40]}"
-    s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    for path in lake.root.rglob("*"):
-        if path.is_file() and "_local" not in path.parts:
-            s3.put_object(Bucket=bucket, Key=str(path.relative_to(lake.root)), Body=path.read_bytes())
+    bucket = copy_to_versioned_bucket(lake, s3)
     service = aws_privacy_service(
         f"s3://{bucket}?endpoint_override={moto_endpoint}&scheme=http&region=us-east-1",
         salt=b"\x07" * 32,

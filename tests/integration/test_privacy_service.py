@@ -5,13 +5,10 @@ deletion and the S3 path (moto server: pyarrow's S3 client, a versioned bucket).
 from __future__ import annotations
 
 import re
-import socket
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import boto3
 import orjson
@@ -19,12 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from cdp.adapters.local_sink import LocalLakeEventSink
-from cdp.adapters.memory import InMemoryWriteKeyStore
 from cdp.engine.duckdb_engine import DuckDbEngine
 from cdp.imports.fields import IMPORT_ROWS_SCHEMA
-from cdp.ingestion.ratelimit import TokenBucketLimiter
-from cdp.ingestion.service import IngestionService, IngestRequest
 from cdp.lake import LocalLake
 from cdp.lakefs import LakeFiles
 from cdp.pipeline.runner import run_pipeline
@@ -36,27 +29,11 @@ from cdp.privacy.retention import run_retention
 from cdp.privacy.service import PrivacyService
 from cdp.privacy.subject import read_current
 from cdp.privacy.wiring import aws_privacy_service, local_privacy_service
-from cdp.settings import IngestionLimits
 from cdp.tables import IDENTITY_RECORDS
-from tests.pipeline_data import RECEIVED, build_lake, import_row
+from tests.pipeline_data import build_lake, copy_to_versioned_bucket, import_row, send_events
 
 AS_OF = datetime(2026, 3, 2, tzinfo=UTC)
 SOMCHAI = ("somchai.j@gmail.com", "user-1", "anon-1", "anon-9", "0819473526", "+66819473526", "C-1")
-
-
-def _send(lake: LocalLake, *events: dict[str, Any], at: datetime = RECEIVED) -> None:
-    keys = InMemoryWriteKeyStore()
-    key = keys.create_source("web").write_key
-    service = IngestionService(
-        sink=LocalLakeEventSink(lake),
-        keys=keys,
-        limiter=TokenBucketLimiter(rate_per_second=1e6, burst=10**6),
-        limits=IngestionLimits(),
-        zone=ZoneInfo("Asia/Bangkok"),
-        clock=lambda: at,
-    )
-    body = orjson.dumps({"batch": list(events), "writeKey": key})
-    assert service.handle(IngestRequest(call="batch", body=body, headers={})).status == 200
 
 
 def _add_import(lake: LocalLake, import_id: str, *rows: dict[str, Any]) -> None:
@@ -202,9 +179,9 @@ def test_pipeline_steps_and_erasures_take_turns_on_the_lake_lock(tmp_path: Path)
 
 def test_retention_expires_idle_anonymous_profiles_and_old_quarantine(tmp_path: Path) -> None:
     lake = build_lake(tmp_path / "lake")
-    _send(lake, {"type": "page", "anonymousId": "anon-lonely-7", "name": "Home", "messageId": "lonely-1",
-                 "timestamp": "2026-03-01T09:00:00Z"})  # fmt: skip
-    _send(lake, {"type": "track", "event": "x"})  # invalid: quarantined
+    send_events(lake, {"type": "page", "anonymousId": "anon-lonely-7", "name": "Home",
+                       "messageId": "lonely-1", "timestamp": "2026-03-01T09:00:00Z"})  # fmt: skip
+    send_events(lake, {"type": "track", "event": "x"})  # invalid: quarantined
     _pipeline(lake)
     service = local_privacy_service(lake.root)
     early = run_retention(service, as_of=AS_OF + timedelta(days=30))
@@ -222,42 +199,12 @@ def test_retention_expires_idle_anonymous_profiles_and_old_quarantine(tmp_path: 
         run_retention(service)
 
 
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in (
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-    ):
-        monkeypatch.setenv(name, value)
-
-
 def test_on_s3_erasure_rewrites_objects_purges_old_versions_and_deletes_ses_contacts(
     lake: LocalLake, moto_endpoint: str, aws_env: None
 ) -> None:
     endpoint = f"http://{moto_endpoint}"
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-    bucket = f"lake-{re.sub(r'[^a-z0-9]', '', lake.root.parent.name.lower())[:40]}"
-    s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    for path in lake.root.rglob("*"):
-        if path.is_file() and "_local" not in path.parts:
-            s3.put_object(Bucket=bucket, Key=str(path.relative_to(lake.root)), Body=path.read_bytes())
+    bucket = copy_to_versioned_bucket(lake, s3)
     ses = boto3.client("sesv2", endpoint_url=endpoint, region_name="us-east-1")
     ses.create_contact_list(ContactListName="newsletter", Topics=[])
     ses.create_contact(ContactListName="newsletter", EmailAddress="somchai.j@gmail.com")
@@ -351,3 +298,21 @@ def test_a_glue_step_on_s3_takes_the_s3_lock_and_refuses_tombstones_without_the_
     finally:
         engine.close()
     assert s3.list_objects_v2(Bucket="tomb-lake", Prefix="_lock/").get("KeyCount", 0) == 0
+
+
+def test_retention_keeps_the_newest_snapshots_and_always_the_published_one(lake: LocalLake) -> None:
+    _pipeline(lake, ("standardize",))
+    last = _pipeline(lake, ("standardize",)).run_id
+    runs = sorted(p.name for p in lake.path("clean", "events").iterdir() if p.name.startswith("run_id="))
+    assert len(runs) == 3
+    lake.write_atomic("privacy/retention.yaml", b"snapshots_kept: 1\n")
+    report = run_retention(local_privacy_service(lake.root), as_of=AS_OF)
+    assert report.snapshots_deleted == 6  # 2 old runs of events, identity_records and orders
+    for table in ("events", "identity_records", "orders"):
+        left = [p.name for p in lake.path("clean", table).iterdir() if p.name.startswith("run_id=")]
+        assert left == [f"run_id={last}"]
+    # the tables the other steps published once are untouched, and every table still reads
+    assert len(list(lake.path("identity", "links").glob("run_id=*"))) == 1
+    table = read_current(LakeFiles(lake.root), IDENTITY_RECORDS, ("record_id",))
+    assert table is not None
+    assert table.num_rows > 0

@@ -38,7 +38,7 @@ from cdp.activation.consent import DEFAULT_PURPOSE, FIXED_PURPOSE, ConsentPurpos
 from cdp.activation.errors import ActivationInputError
 from cdp.activation.models import Change, ContactField
 from cdp.lakefs import LakeFiles
-from cdp.settings import DEFAULT_LAKE, ConfigError
+from cdp.settings import DEFAULT_LAKE, config_from_env
 
 #: configuration, not output: outside ``exports/``, whose lifecycle rule expires what it holds (an expired
 #: suppression list would silently stop suppressing); the segments and privacy zones never expire
@@ -290,13 +290,7 @@ class ActivationSettings(BaseModel):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ActivationSettings:
-        raw = {name: env[variable] for name, variable in _ENV_VARS.items() if env.get(variable)}
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as error:
-            first = error.errors()[0]
-            name = str(first["loc"][0]) if first["loc"] else ""
-            raise ConfigError(f"invalid configuration {_ENV_VARS.get(name, name)}: {first['msg']}") from error
+        return config_from_env(cls, env, _ENV_VARS)
 
 
 _ENV_VARS: dict[str, str] = {

@@ -48,7 +48,7 @@ from cdp.privacy.errors import (
 from cdp.privacy.files import REQUESTS_PREFIX
 from cdp.privacy.models import MAX_IDENTIFIER_LENGTH, SubjectQuery
 from cdp.privacy.service import REQUEST_ID, new_request_id
-from cdp.settings import ConfigError
+from cdp.settings import validated_config
 
 Status = Literal["accepted", "running", "done", "failed"]
 RetentionStatus = Literal["running", "done", "failed"]
@@ -387,14 +387,7 @@ class PrivacySettings(BaseModel):
             raw["ses_contact_lists"] = tuple(
                 n.strip() for n in raw["ses_contact_lists"].split(",") if n.strip()
             )
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as error:
-            first = error.errors()[0]
-            field = str(first["loc"][0]) if first["loc"] else ""
-            raise ConfigError(
-                f"invalid configuration {_ENV_VARS.get(field, field)}: {first['msg']}"
-            ) from error
+        return validated_config(cls, raw, _ENV_VARS)
 
 
 _ENV_VARS: dict[str, str] = {
