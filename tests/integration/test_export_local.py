@@ -17,9 +17,11 @@ from cdp.activation.models import ContactField
 from cdp.activation.service import deliver_run
 from cdp.adapters.local_destination import LocalDeadLetters, LocalDestination
 from cdp.adapters.memory_activation import InMemoryDestination
+from cdp.lake import LocalLake
 from cdp.lakefs import LakeFiles
 from cdp.localapi.apigw import LocalLambdaContext
 from cdp.pipeline.export import export_step
+from cdp.query.catalog import run_query
 from cdp.settings import ConfigError
 from cdp.tables import DELIVERIES
 from tests.activation_data import (
@@ -123,6 +125,16 @@ def test_an_export_sends_exactly_the_consenting_unsuppressed_reachable_members(l
         "entered",
     )
     assert sent["detail"] == newsletter[[e["profile_id"] for e in newsletter].index("p1")]["event_id"]
+    # the ledger is a table for cdp query (and Athena): every row, from every run's files
+    outcomes = run_query(
+        LocalLake.at(lake.files.base), "SELECT outcome, count(*) AS n FROM deliveries GROUP BY 1 ORDER BY 1"
+    ).to_pylist()
+    assert outcomes == [
+        {"outcome": "sent", "n": 5},
+        {"outcome": "skipped_consent", "n": 2},
+        {"outcome": "skipped_no_contact", "n": 1},
+        {"outcome": "suppressed", "n": 2},
+    ]
 
 
 def test_a_second_export_of_the_same_run_sends_nothing_new(lake: Lake) -> None:

@@ -25,7 +25,7 @@ from cdp.ingestion.records import RAW_EVENT_COLUMNS
 from cdp.lake import QUARANTINE_EVENTS, RAW_EVENTS, LocalLake
 from cdp.lakefs import LakeFiles
 from cdp.query import QueryError
-from cdp.query.glue_tables import SNAPSHOT_TABLES
+from cdp.query.glue_tables import LEDGER_TABLES, SNAPSHOT_TABLES
 from cdp.query.views import ANALYST_VIEWS
 from cdp.tables import LakeTable, current, snapshot_files
 
@@ -163,6 +163,31 @@ class SnapshotTable:
         return f"CREATE VIEW {self.name} AS SELECT {projection} FROM {source}"  # noqa: S608
 
 
+@dataclass(frozen=True, slots=True)
+class LedgerTable:
+    """An append-only table (the ``deliveries`` ledger): every Parquet file under its prefix, as Athena reads
+    the Glue table's location; a file appears whole (written atomically), so no pointer is needed."""
+
+    table: LakeTable
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    def view_sql(self, lake: LocalLake) -> str:
+        types = {field.name: duckdb_type(field.type) for field in self.table.schema}
+        files = sorted(
+            path for path in lake.path(self.table.prefix).rglob("*.parquet") if not path.name.startswith(".")
+        )
+        if not files:
+            empty = ", ".join(f'CAST(NULL AS {kind}) AS "{column}"' for column, kind in types.items())
+            return f"CREATE VIEW {self.name} AS SELECT {empty} WHERE false"
+        listing = "[" + ", ".join(_literal(str(path)) for path in files) + "]"
+        projection = ", ".join(f'"{column}"' for column in types)
+        source = f"read_parquet({listing}, hive_partitioning=false, union_by_name=true)"
+        return f"CREATE VIEW {self.name} AS SELECT {projection} FROM {source}"  # noqa: S608
+
+
 TABLES: tuple[TableView, ...] = (
     JsonLinesTable(
         name="raw_events",
@@ -193,7 +218,8 @@ TABLES: tuple[TableView, ...] = (
         files=_committed_import_files("quarantine"),
     ),
     # every versioned table of the Glue catalog (clean, identity, profiles, segments), by its pointer
-    *(SnapshotTable(table) for table in SNAPSHOT_TABLES),
+    *(SnapshotTable(table) for table in SNAPSHOT_TABLES if table not in LEDGER_TABLES),
+    *(LedgerTable(table) for table in LEDGER_TABLES),
 )
 
 

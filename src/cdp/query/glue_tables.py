@@ -174,13 +174,24 @@ def unpublished_location(lake_uri: str, table: LakeTable, mounts: Mapping[str, s
     return lake_uri_of(f"{table.prefix}/{UNPUBLISHED}", root=lake_uri, mounts=mounts) + "/"
 
 
+#: append-only tables: every run adds files under the prefix and nothing is replaced, so the table's
+#: location is the prefix itself (Athena reads its sub-folders) and no pointer ever moves
+LEDGER_TABLES: Final[tuple[LakeTable, ...]] = (DELIVERIES,)
+
+
 def snapshot_table(table: LakeTable, *, lake_uri: str, mounts: Mapping[str, str] | None = None) -> GlueTable:
-    """A versioned Parquet table; its location starts at :data:`UNPUBLISHED` until the pipeline publishes."""
+    """A versioned Parquet table; its location starts at :data:`UNPUBLISHED` until the pipeline publishes
+    (a ledger's is its prefix, for good: :data:`LEDGER_TABLES`)."""
+    location = (
+        lake_uri_of(table.prefix, root=lake_uri, mounts=mounts) + "/"
+        if table in LEDGER_TABLES
+        else unpublished_location(lake_uri, table, mounts)
+    )
     return GlueTable(
         name=table.name,
         description=table.description,
         columns=columns_of(table.schema),
-        location=unpublished_location(lake_uri, table, mounts),
+        location=location,
         input_format=PARQUET_INPUT,
         output_format=PARQUET_OUTPUT,
         serde=PARQUET_SERDE,
