@@ -38,7 +38,7 @@ from cdp.pipeline.jobs import SCRATCH_PREFIX
 from cdp.pipeline.resolve import CONFIG_PATH as IDENTITY_CONFIG_PATH
 from cdp.pipeline.segments import EVALUATIONS_PREFIX
 from cdp.privacy.lock import S3_LOCK_KEY
-from cdp.privacy.tombstones import TOMBSTONES_PREFIX
+from cdp.privacy.tombstones import RETURNING_PREFIX, TOMBSTONES_PREFIX
 from cdp.profiles.config import PROFILES_CONFIG_PATH
 from cdp.profiles.traits import LAKE_TRAITS_DIR
 from cdp.query.glue_tables import database_name
@@ -175,7 +175,13 @@ class CdpPipelineStack(Stack):
                 # erased people's tombstones: their records never reach the clean zone (cdp.privacy)
                 reads=(f"{RAW_EVENTS}/", f"{IMPORTS_RAW}/", f"{IMPORT_ROWS}/", f"{TOMBSTONES_PREFIX}/"),
                 # run_id= snapshots and the _current.json pointer of each table the step writes
-                replaces=(*snapshot_prefixes(STANDARDIZE_OUTPUTS), scratch("standardize"), LAKE_LOCK),
+                # + the identifiers of records it suppressed, queued for the retention job's erasure
+                replaces=(
+                    *snapshot_prefixes(STANDARDIZE_OUTPUTS),
+                    scratch("standardize"),
+                    LAKE_LOCK,
+                    f"{RETURNING_PREFIX}/",
+                ),
             ),
             sizing=GlueJobSizing(worker_type="G.1X", workers=2, timeout_minutes=120, max_concurrent_runs=1),
             catalog=publishes(stage, STANDARDIZE_OUTPUTS),

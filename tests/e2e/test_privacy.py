@@ -187,6 +187,16 @@ def test_a_person_from_every_path_is_exported_then_erased_from_every_file(
         ]
         == 1
     )
+    # the raw copy of what they sent is erased by the next retention run, which the run queued it for
+    assert _scan(lake, (USER_ID,), ()) != {}
+    retention = cdp("privacy", "retention", lake=lake)
+    assert retention.code == 0, retention.stderr
+    assert "1 record(s) of erased people who came back erased" in retention.stdout
+    assert _scan(lake, (*tokens, CRM_KEY, ORDER_ID), PHONE_FORMS) == {}
+    assert (
+        query_json("SELECT count(*) AS n FROM raw_events WHERE user_id = 'u-late-neighbour'", lake)[0]["n"]
+        == 1
+    )
 
 
 def test_a_request_naming_nobody_or_a_shared_identifier_is_refused(lake: Path) -> None:

@@ -315,6 +315,7 @@ def test_the_standardize_job_reads_its_inputs_and_replaces_only_its_tables(pipel
         "tmp/standardize/": replaces,  # its runs' scratch (run_glue_step)
         "_lock/": replaces,  # the lake lock: a step never overlaps an erasure (cdp.privacy.lock)
         "privacy/tombstones/": reads,  # erased people's records are dropped before the clean zone
+        "privacy/returning/": replaces,  # what it dropped, queued for the retention job's erasure
     }
     # the tombstones are salted hashes: the step gets the salt's secret like the profiles step
     [job] = [j for j in glue_jobs(pipeline).values() if j["Name"] == "cdp-dev-standardize"]

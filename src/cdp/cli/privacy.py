@@ -163,7 +163,8 @@ def retention(
     out.print(
         f"retention ({report.anonymous_days} days for anonymous-only, "
         f"{report.quarantine_days} for quarantine): "
-        f"{report.profiles_expired} anonymous profile(s) expired, {report.rows_removed} row(s) removed from "
+        f"{report.profiles_expired} anonymous profile(s) expired, {report.returning_erased} record(s) of "
+        f"erased people who came back erased, {report.rows_removed} row(s) removed from "
         f"{report.files_rewritten} file(s); {report.quarantine_files_deleted} quarantine file(s) and "
         f"{report.snapshots_deleted} old snapshot(s) deleted; "
         f"{report.seconds:.2f} s"

@@ -25,7 +25,7 @@ from cdp.pipeline.resolve import DEFAULT_SCORER, DefaultScorer, resolve_in_lake
 from cdp.pipeline.segments import PreparedSegments, evaluate_segments_in_lake, prepare_segments
 from cdp.pipeline.standardize import StandardizeInputs, StepReport, standardize
 from cdp.privacy.lock import LakeLock, LocalLakeLock, NoLock
-from cdp.privacy.tombstones import TOMBSTONES_PREFIX, Tombstones
+from cdp.privacy.tombstones import RETURNING_PREFIX, TOMBSTONES_PREFIX, Tombstones
 from cdp.profiles.salt import local_salt
 from cdp.settings import ConfigError
 from cdp.tables import LakeTable, new_run_id, publish, snapshot_path
@@ -144,6 +144,13 @@ def run_pipeline(
                     tombstones=_tombstones(files, salt),
                 )
                 run.steps.append(standardize(engine, inputs, run_id=run.run_id, write=write))
+                if run.steps[-1].guards.get("suppressed_erased"):
+                    # erased people came back: their identifiers are queued for the retention job,
+                    # which erases the raw copies of what they sent (cdp.privacy.retention)
+                    returning = f"{RETURNING_PREFIX}/run_id={run.run_id}"
+                    files.delete_dir(returning)  # a crashed attempt's
+                    files.make_parent(returning)
+                    engine.write_parquet("suppressed_identifiers", files.uri(returning))
             elif step == "resolve":
                 run.steps.append(
                     resolve_in_lake(engine, files, run_id=run.run_id, write=write, scorer=scorer)

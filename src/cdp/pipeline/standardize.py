@@ -353,6 +353,18 @@ def standardize(
     return report
 
 
+#: what :data:`cdp.privacy.tombstones.RETURNING_PREFIX` files hold of each suppressed record
+RETURNING_COLUMNS = (
+    "record_id",
+    "user_id",
+    "anonymous_id",
+    "email",
+    "email_key",
+    "phone_e164",
+    "national_id",
+)
+
+
 def _suppress_tombstoned(engine: Engine, tombstones: Tombstones) -> dict[str, str]:
     """Views of the three clean tables without erased people: records whose identifiers hit a tombstone,
     and the events and orders of those records (SPEC 9: later events and imports stay suppressed)."""
@@ -370,6 +382,12 @@ def _suppress_tombstoned(engine: Engine, tombstones: Tombstones) -> dict[str, st
         SUPPRESSED_SCHEMA,
     )
     engine.materialize("suppressed_records")
+    # the identifiers they came with, for the retention job's follow-up erasure of their raw copies
+    engine.create_view(
+        "suppressed_identifiers",
+        f"SELECT {', '.join(RETURNING_COLUMNS)} FROM {IDENTITY_RECORDS.name} "
+        "WHERE record_id IN (SELECT record_id FROM suppressed_records)",
+    )
     for name in (EVENTS.name, ORDERS.name):
         engine.create_view(
             f"{name}_kept",

@@ -34,6 +34,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -43,6 +44,7 @@ from cdp.privacy.matching import Matcher
 from cdp.privacy.models import Subject
 from cdp.privacy.service import PrivacyService
 from cdp.privacy.subject import read_current
+from cdp.privacy.tombstones import RETURNING_PREFIX
 from cdp.query.glue_tables import SNAPSHOT_TABLES
 from cdp.tables import (
     DELIVERIES,
@@ -91,6 +93,7 @@ class RetentionReport:
     quarantine_days: int
     cutoff: str
     profiles_expired: int
+    returning_erased: int  # records of erased people who came back, whose raw copies were erased
     rows_removed: int
     files_rewritten: int
     quarantine_files_deleted: int
@@ -162,6 +165,8 @@ def run_retention(
             removed, paths, _deleted = service.remove(Matcher(subject))
             rows_removed, rewritten = sum(removed.values()), len(paths)
             service.erase_lookup(subject)
+        returning, returning_rows = erase_returning(service)
+        rows_removed += returning_rows
         quarantine_deleted = _expire_quarantine(service, now - timedelta(days=config.quarantine_days))
         snapshots_deleted = expire_snapshots(service, keep=config.snapshots_kept)
     return RetentionReport(
@@ -169,6 +174,7 @@ def run_retention(
         quarantine_days=config.quarantine_days,
         cutoff=cutoff.isoformat(),
         profiles_expired=len(subject.profile_ids),
+        returning_erased=returning,
         rows_removed=rows_removed,
         files_rewritten=rewritten,
         quarantine_files_deleted=quarantine_deleted,
@@ -233,3 +239,41 @@ def _written(files: LakeFiles, table: LakeTable, run_id: str) -> float:
     )
     times = [info.mtime.timestamp() for info in files.fs.get_file_info(selector) if info.mtime is not None]
     return max(times, default=0.0)
+
+
+def erase_returning(service: PrivacyService) -> tuple[int, int]:
+    """Erase what erased people sent after their erasure. The standardize step kept them out of the clean
+    zone and queued their records' identifiers under :data:`RETURNING_PREFIX`; their raw copies (events,
+    import files) are removed here like an erasure removes them (no new tombstone: they have one), then
+    the queue. Returns the records and the rows removed."""
+    files = service.files
+    queued = files.find(RETURNING_PREFIX, lambda name: name.endswith(".parquet"))
+    if not queued:
+        return 0, 0
+    tables = [
+        pq.read_table(pa.BufferReader(data), use_threads=False)
+        for path in queued
+        if (data := files.read_bytes(path)) is not None
+    ]
+    subject = Subject()
+    records = 0
+    for table in tables:
+        records += table.num_rows
+        for row in table.to_pylist():
+            for column, target in (
+                ("record_id", subject.record_ids),
+                ("user_id", subject.user_ids),
+                ("anonymous_id", subject.anonymous_ids),
+                ("email", subject.emails),
+                ("email_key", subject.emails),
+                ("phone_e164", subject.phones),
+                ("national_id", subject.national_ids),
+            ):
+                if row.get(column):
+                    target.add(row[column])
+    removed, _paths, _deleted = service.remove(Matcher(subject, salt=service.salt))
+    for path in queued:
+        files.delete_file(path)
+    if service.version_purger is not None:
+        service.version_purger.purge(queued)
+    return records, sum(removed.values())

@@ -31,6 +31,9 @@ from cdp.lakefs import LakeFiles
 from cdp.privacy.models import Subject
 
 TOMBSTONES_PREFIX: Final = "privacy/tombstones"
+#: the identifiers of records the standardize step suppressed (``run_id=<run>/*.parquet``): people who came
+#: back after their erasure; the retention job erases their raw copies and deletes these files
+RETURNING_PREFIX: Final = "privacy/returning"
 KINDS: Final = ("email", "phone", "user_id", "anonymous_id", "national_id")
 
 
