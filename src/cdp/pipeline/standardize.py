@@ -18,6 +18,7 @@ from cdp.engine.port import Engine
 from cdp.imports.fields import IMPORT_ROWS_SCHEMA
 from cdp.ingestion.records import RAW_EVENT_COLUMNS
 from cdp.pipeline.batch_functions import explode_order_products, with_business_date
+from cdp.privacy.models import RECORD_IDENTIFIERS
 from cdp.privacy.tombstones import SUPPRESSED_SCHEMA, Tombstones, keep_untombstoned, tombstoned_record_ids
 from cdp.standardize.identity import identity_output_schema, standardize_identity_batch
 from cdp.tables import EVENTS, IDENTITY_RECORDS, ORDERS, LakeTable
@@ -354,15 +355,7 @@ def standardize(
 
 
 #: what :data:`cdp.privacy.tombstones.RETURNING_PREFIX` files hold of each suppressed record
-RETURNING_COLUMNS = (
-    "record_id",
-    "user_id",
-    "anonymous_id",
-    "email",
-    "email_key",
-    "phone_e164",
-    "national_id",
-)
+RETURNING_COLUMNS = ("record_id", *(column for column, _ in RECORD_IDENTIFIERS))
 
 
 def _suppress_tombstoned(engine: Engine, tombstones: Tombstones) -> dict[str, str]:

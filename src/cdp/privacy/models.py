@@ -68,6 +68,17 @@ class SubjectQuery:
         }
 
 
+#: ``identity_records`` columns that identify a person → the :class:`Subject` field holding their values
+RECORD_IDENTIFIERS: tuple[tuple[str, str], ...] = (
+    ("user_id", "user_ids"),
+    ("anonymous_id", "anonymous_ids"),
+    ("email", "emails"),
+    ("email_key", "emails"),
+    ("phone_e164", "phones"),
+    ("national_id", "national_ids"),
+)
+
+
 @dataclass(slots=True)
 class Subject:
     """A person as the lake knows them: the union over every profile the query resolved to."""
@@ -86,6 +97,11 @@ class Subject:
     shared: int = 0
     #: profiles that share an identifier of the query with someone else's profile (refused by erasure)
     ambiguous: dict[str, list[str]] = field(default_factory=dict)
+
+    def identifier_sets(self) -> list[tuple[str, set[str]]]:
+        """(``identity_records`` column, the set of this subject holding its values), per
+        :data:`RECORD_IDENTIFIERS`."""
+        return [(column, getattr(self, field)) for column, field in RECORD_IDENTIFIERS]
 
     @property
     def empty(self) -> bool:

@@ -260,15 +260,7 @@ def erase_returning(service: PrivacyService) -> tuple[int, int]:
     for table in tables:
         records += table.num_rows
         for row in table.to_pylist():
-            for column, target in (
-                ("record_id", subject.record_ids),
-                ("user_id", subject.user_ids),
-                ("anonymous_id", subject.anonymous_ids),
-                ("email", subject.emails),
-                ("email_key", subject.emails),
-                ("phone_e164", subject.phones),
-                ("national_id", subject.national_ids),
-            ):
+            for column, target in (("record_id", subject.record_ids), *subject.identifier_sets()):
                 if row.get(column):
                     target.add(row[column])
     removed, _paths, _deleted = service.remove(Matcher(subject, salt=service.salt))

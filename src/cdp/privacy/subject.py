@@ -26,22 +26,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from cdp.lakefs import LakeFiles
-from cdp.privacy.models import Subject, SubjectQuery
+from cdp.privacy.models import RECORD_IDENTIFIERS, Subject, SubjectQuery
 from cdp.standardize.email import standardize_email
 from cdp.standardize.phone import standardize_phone
 from cdp.tables import EVENTS, IDENTITY_LINKS, IDENTITY_RECORDS, ORDERS, LakeTable, current
 
-_RECORD_COLUMNS = (
-    "record_id",
-    "origin",
-    "source_record_key",
-    "user_id",
-    "anonymous_id",
-    "email",
-    "email_key",
-    "phone_e164",
-    "national_id",
-)
+_RECORD_COLUMNS = ("record_id", "origin", "source_record_key", *(column for column, _ in RECORD_IDENTIFIERS))
 
 
 def read_current(files: LakeFiles, table: LakeTable, columns: Sequence[str]) -> pa.Table | None:
@@ -151,15 +141,7 @@ def _drop_shared(subject: Subject, others: pa.Table) -> None:
     """Identifiers other people's records carry too (a household phone, a family e-mail) are not the
     person's alone: they are neither matched (their rows would go with them) nor tombstoned (it would
     suppress the others); the person's own rows are still found by their other identifiers and ids."""
-    for column, target in (
-        ("email", subject.emails),
-        ("email_key", subject.emails),
-        ("phone_e164", subject.phones),
-        ("user_id", subject.user_ids),
-        ("anonymous_id", subject.anonymous_ids),
-        ("national_id", subject.national_ids),
-        ("source_record_key", subject.source_keys),
-    ):
+    for column, target in (*subject.identifier_sets(), ("source_record_key", subject.source_keys)):
         if not target:
             continue
         shared = pc.is_in(others.column(column), value_set=pa.array(sorted(target), pa.string()))

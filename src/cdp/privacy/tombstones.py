@@ -28,7 +28,7 @@ import orjson
 import pyarrow as pa
 
 from cdp.lakefs import LakeFiles
-from cdp.privacy.models import Subject
+from cdp.privacy.models import RECORD_IDENTIFIERS, Subject
 
 TOMBSTONES_PREFIX: Final = "privacy/tombstones"
 #: the identifiers of records the standardize step suppressed (``run_id=<run>/*.parquet``): people who came
@@ -41,14 +41,18 @@ def tombstone_hash(kind: str, value: str, salt: bytes) -> str:
     return hashlib.sha256(f"{salt.hex()}|tombstone|{kind}|{value}".encode()).hexdigest()
 
 
+#: the :class:`Subject` field whose values a tombstone kind hashes
+KIND_OF_FIELD: Final = {
+    "emails": "email",
+    "phones": "phone",
+    "user_ids": "user_id",
+    "anonymous_ids": "anonymous_id",
+    "national_ids": "national_id",
+}
+
+
 def subject_identifiers(subject: Subject) -> dict[str, set[str]]:
-    return {
-        "email": set(subject.emails),
-        "phone": set(subject.phones),
-        "user_id": set(subject.user_ids),
-        "anonymous_id": set(subject.anonymous_ids),
-        "national_id": set(subject.national_ids),
-    }
+    return {kind: set(getattr(subject, field)) for field, kind in KIND_OF_FIELD.items()}
 
 
 def write_tombstones(
@@ -112,23 +116,16 @@ class Tombstones:
 
 
 #: identity_records columns → tombstone kind
-RECORD_IDENTIFIERS: Final = (
-    ("email", "email"),
-    ("email_key", "email"),
-    ("phone_e164", "phone"),
-    ("user_id", "user_id"),
-    ("anonymous_id", "anonymous_id"),
-    ("national_id", "national_id"),
-)
+COLUMN_KINDS: Final = tuple((column, KIND_OF_FIELD[field]) for column, field in RECORD_IDENTIFIERS)
 SUPPRESSED_SCHEMA: Final = pa.schema([pa.field("record_id", pa.string())])
 
 
 def _tombstoned_mask(batch: pa.RecordBatch, tombstones: Tombstones) -> list[bool]:
-    columns = {column: batch.column(column).to_pylist() for column, _kind in RECORD_IDENTIFIERS}
+    columns = {column: batch.column(column).to_pylist() for column, _kind in COLUMN_KINDS}
     mask = []
     for index in range(batch.num_rows):
         identifiers: dict[str, list[str | None]] = {}
-        for column, kind in RECORD_IDENTIFIERS:
+        for column, kind in COLUMN_KINDS:
             identifiers.setdefault(kind, []).append(columns[column][index])
         mask.append(tombstones.hits(identifiers))
     return mask
