@@ -280,8 +280,8 @@ def test_a_glue_step_on_s3_takes_the_s3_lock_and_refuses_tombstones_without_the_
     from cdp.pipeline.jobs import lake_lock
     from cdp.settings import ConfigError
 
-    assert lake_lock("/tmp/lake", "standardize r-1") is None  # run_pipeline's file lock instead
-    lock = lake_lock(f"s3://glue-lake?endpoint_override={moto_endpoint}&scheme=http", "standardize r-1")
+    assert lake_lock("/tmp/lake") is None  # run_pipeline's file lock instead
+    lock = lake_lock(f"s3://glue-lake?endpoint_override={moto_endpoint}&scheme=http")
     assert isinstance(lock, S3LakeLock)
     assert lock.bucket == "glue-lake"
 

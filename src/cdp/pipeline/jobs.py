@@ -121,7 +121,7 @@ def run_glue_step(
             as_of=as_of,
             salt=salt,
             catalog=_catalog(arguments.catalog_database),
-            lock=lake_lock(arguments.lake_uri, f"{step} {run_id}"),
+            lock=lake_lock(arguments.lake_uri),
         )
     finally:
         engine.close()
@@ -130,7 +130,7 @@ def run_glue_step(
     return report
 
 
-def lake_lock(lake_uri: str, owner: str) -> LakeLock | None:
+def lake_lock(lake_uri: str) -> LakeLock | None:
     """On S3 the lake's lock object (``_lock/lake.json``, :mod:`cdp.privacy.lock`): a step never overlaps
     an erasure, nor another run's step; a local lake gets ``run_pipeline``'s file lock."""
     if not lake_uri.startswith("s3://"):
@@ -140,7 +140,6 @@ def lake_lock(lake_uri: str, owner: str) -> LakeLock | None:
     from cdp.privacy.lock import S3LakeLock
 
     bucket = lake_uri.removeprefix("s3://").split("?", 1)[0].split("/", 1)[0]
-    del owner  # the lock records the owner per hold (run_pipeline names the step and run)
     return S3LakeLock(boto3.client("s3"), bucket)
 
 

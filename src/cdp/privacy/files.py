@@ -52,6 +52,10 @@ class FileFormat(StrEnum):
     opaque = "opaque"  # searched as bytes only
 
 
+#: formats screened line by line (:meth:`Matcher.candidate_lines`) before anything is decoded
+_TEXT = frozenset({FileFormat.jsonl, FileFormat.csv, FileFormat.json})
+
+
 def file_format(path: str) -> FileFormat:
     name = posixpath.basename(path).lower()
     if name.endswith(".partial"):
@@ -104,11 +108,15 @@ class LakeFile:
         self.format = file_format(path)
         self.zone = zone_of(path)
 
-    def inspect(self, *, collect: bool = False) -> Inspection:
+    def inspect(self, *, collect: bool = False, data: bytes | None = None) -> Inspection:
+        """``data``: the file's bytes when the caller has read them already (the proof reads each file
+        once for this and for its raw-byte search)."""
         result = Inspection(self.path, self.zone, self.format)
-        data = self.files.read_bytes(self.path)
+        if data is None:
+            data = self.files.read_bytes(self.path)
         if data is None:
             return result
+        candidates = self.matcher.candidate_lines(data) if self.format in _TEXT else set()
         if self.format is FileFormat.parquet:
             table = pq.read_table(pa.BufferReader(data), use_threads=False)
             mask = self.matcher.table_mask(table)
@@ -120,7 +128,7 @@ class LakeFile:
         elif self.format is FileFormat.jsonl:
             lines = _lines(data)
             result.rows = sum(1 for line in lines if line.strip())
-            for index in sorted(self.matcher.candidate_lines(data)):
+            for index in sorted(candidates):
                 if index >= len(lines) or not lines[index].strip():
                     continue
                 decoded = _json_or_text(lines[index])
@@ -128,12 +136,11 @@ class LakeFile:
                     result.hits += 1
                     if collect:
                         result.matched.append(decoded)
-        elif not self.matcher.candidate_lines(data):  # CSV or JSON without a trace of the person
+        elif not candidates:  # CSV or JSON without a trace of the person
             result.rows = data.count(b"\n") if self.format is FileFormat.csv else 1
         elif self.format is FileFormat.csv:
             text, _encoding, _bom = _decode(data)
             header, rows, _dialect = _csv_rows(text)
-            candidates = self.matcher.candidate_lines(data)
             for row, span in rows:
                 result.rows += 1
                 if not candidates.isdisjoint(span) and self.matcher.row(row):
@@ -160,12 +167,13 @@ class LakeFile:
             return 0
         if self.format is FileFormat.parquet:
             return self._rewrite_parquet(data)
+        candidates = self.matcher.candidate_lines(data) if self.format in _TEXT else set()
         if self.format is FileFormat.jsonl:
-            return self._rewrite_jsonl(data)
-        if self.format in (FileFormat.csv, FileFormat.json) and not self.matcher.candidate_lines(data):
+            return self._rewrite_jsonl(data, candidates)
+        if self.format in (FileFormat.csv, FileFormat.json) and not candidates:
             return 0
         if self.format is FileFormat.csv:
-            return self._rewrite_csv(data)
+            return self._rewrite_csv(data, candidates)
         if self.format is FileFormat.json:
             return self._rewrite_json(data)
         if posixpath.basename(self.path).endswith(".partial"):  # a crashed write's leftover: nobody reads it
@@ -186,17 +194,17 @@ class LakeFile:
             self.files.write_bytes(self.path, sink.getvalue())
         return removed
 
-    def _rewrite_jsonl(self, data: bytes) -> int:
+    def _rewrite_jsonl(self, data: bytes, candidates: set[int]) -> int:
         kept: list[bytes] = []
         removed = 0
         replace: Callable[[Any], bytes | None] | None = (
             _hashed_suppression_line if self.path == SUPPRESSION_LIST else None
         )
-        candidates = self.matcher.candidate_lines(data)
         for index, line in enumerate(_lines(data)):
-            if index in candidates and line.strip() and self.matcher.anything(_json_or_text(line)):
+            decoded = _json_or_text(line) if index in candidates and line.strip() else None
+            if decoded is not None and self.matcher.anything(decoded):
                 removed += 1
-                substitute = replace(_json_or_text(line)) if replace else None
+                substitute = replace(decoded) if replace else None
                 if substitute is not None:
                     kept.append(substitute)
                 continue
@@ -206,10 +214,9 @@ class LakeFile:
             self._replace(body + b"\n" if body and data.endswith(b"\n") else body)
         return removed
 
-    def _rewrite_csv(self, data: bytes) -> int:
+    def _rewrite_csv(self, data: bytes, candidates: set[int]) -> int:
         text, encoding, bom = _decode(data)
         header, rows, dialect = _csv_rows(text)
-        candidates = self.matcher.candidate_lines(data)
         kept = [row for row, span in rows if candidates.isdisjoint(span) or not self.matcher.row(row)]
         removed = len(rows) - len(kept)
         if removed:

@@ -103,6 +103,8 @@ class Matcher:
         self._lower_array = pa.array(sorted(self.lower_emails), pa.string())
         self._digits_array = pa.array(sorted(self.digits), pa.string())
         self.observed: set[str] = set()
+        self._byte_pattern_for = -1  # len(observed) the cached byte pattern was built for
+        self._byte_pattern_cache: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -215,13 +217,22 @@ class Matcher:
 
     def byte_hits(self, data: bytes) -> bool:
         """Whether ``data`` holds any :meth:`byte_tokens` as a whole token (case-insensitive, RE2)."""
-        tokens = self.byte_tokens()
-        if not tokens or not data:
+        pattern = self._byte_pattern()
+        if pattern is None or not data:
             return False
-        alternation = "|".join(re.escape(token.decode("utf-8")) for token in tokens)
-        pattern = f"(?:^|[^a-z0-9_.@+-])(?:{alternation})(?:$|[^a-z0-9_.@-])"
         lines = pa.array(data.lower().split(b"\n"), pa.binary())
         return bool(pc.any(pc.match_substring_regex(lines, pattern)).as_py())
+
+    def _byte_pattern(self) -> str | None:
+        """The RE2 of :meth:`byte_tokens`, rebuilt only when matching has seen a new shape."""
+        if self._byte_pattern_for != len(self.observed):
+            tokens = self.byte_tokens()
+            alternation = "|".join(re.escape(token.decode("utf-8")) for token in tokens)
+            self._byte_pattern_cache = (
+                f"(?:^|[^a-z0-9_.@+-])(?:{alternation})(?:$|[^a-z0-9_.@-])" if tokens else None
+            )
+            self._byte_pattern_for = len(self.observed)
+        return self._byte_pattern_cache
 
     def byte_tokens(self) -> tuple[bytes, ...]:
         """Lower-cased byte strings no file may contain once the person is erased: the strong tokens

@@ -280,9 +280,10 @@ class PrivacyService:
         paths = self.lake_files(skip=request_id)
 
         def hits_in(path: str) -> int:
+            data = self.files.read_bytes(path) or b""
             lake_file = LakeFile(self.files, path, checker)
-            hits = lake_file.inspect().hits if lake_file.format is not FileFormat.opaque else 0
-            if checker.byte_hits(self.files.read_bytes(path) or b""):
+            hits = lake_file.inspect(data=data).hits if lake_file.format is not FileFormat.opaque else 0
+            if checker.byte_hits(data):
                 hits = max(hits, 1)
             return hits
 
