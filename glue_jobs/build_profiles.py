@@ -19,8 +19,8 @@ from datetime import datetime
 
 from pyspark.sql import SparkSession
 
+from cdp.adapters.aws_secrets import read_salt
 from cdp.pipeline.jobs import run_glue_step
-from cdp.profiles.salt import salt_from_secret
 
 
 def parse_profile_arguments(argv: Sequence[str]) -> argparse.Namespace:
@@ -36,13 +36,6 @@ def parse_profile_arguments(argv: Sequence[str]) -> argparse.Namespace:
             "pseudonymization salt)"
         )
     return arguments
-
-
-def read_salt(secret_arn: str) -> bytes:
-    import boto3
-
-    value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_arn)
-    return salt_from_secret(value["SecretBinary"] if "SecretBinary" in value else value["SecretString"])
 
 
 def main(argv: list[str]) -> None:

@@ -13,14 +13,15 @@ import sys
 
 from pyspark.sql import SparkSession
 
-from cdp.pipeline.jobs import read_salt_secret, run_glue_step
+from cdp.adapters.aws_secrets import read_salt
+from cdp.pipeline.jobs import run_glue_step
 
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="standardize", allow_abbrev=False)
     parser.add_argument("--salt_secret_arn", default=None)
     arguments, _others = parser.parse_known_args(argv)
-    salt = read_salt_secret(arguments.salt_secret_arn) if arguments.salt_secret_arn else None
+    salt = read_salt(arguments.salt_secret_arn) if arguments.salt_secret_arn else None
     run_glue_step("standardize", argv, SparkSession.builder.getOrCreate(), salt=salt)
 
 

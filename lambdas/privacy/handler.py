@@ -86,7 +86,7 @@ def worker_wiring() -> tuple[RequestStore, PrivacyRunner]:
     """The lake (its pseudonymized zone mounted), the lookup table, the contact lists and the salt."""
     global _worker
     if _worker is None:
-        from cdp.adapters.aws_privacy_requests import read_salt
+        from cdp.adapters.aws_secrets import read_salt
         from cdp.privacy.requests import LakeRequestStore
         from cdp.privacy.wiring import aws_privacy_service
 

@@ -26,7 +26,8 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 import lambdas.privacy.handler as handler
-from cdp.adapters.aws_privacy_requests import LambdaJobDispatcher, S3RequestStore, read_salt
+from cdp.adapters.aws_privacy_requests import LambdaJobDispatcher, S3RequestStore
+from cdp.adapters.aws_secrets import read_salt
 from cdp.engine.duckdb_engine import DuckDbEngine
 from cdp.lake import LocalLake
 from cdp.lakefs import LakeFiles

@@ -109,12 +109,14 @@ class LazyClient:
         region: str | None = None,
         endpoint_url: str | None = None,
         read_timeout: float = 10.0,
+        attempts: int = 1,
     ) -> None:
         self._service = service
         self._client = client
         self._region = region
         self._endpoint_url = endpoint_url
         self._read_timeout = read_timeout
+        self._attempts = attempts
         self._lock = threading.Lock()
 
     def __call__(self) -> Any:
@@ -126,6 +128,7 @@ class LazyClient:
                         region=self._region,
                         endpoint_url=self._endpoint_url,
                         read_timeout=self._read_timeout,
+                        attempts=self._attempts,
                     )
         return self._client
 
@@ -134,15 +137,22 @@ _CLIENTS_LOCK = threading.Lock()
 
 
 def make_client(
-    service: str, *, region: str | None = None, endpoint_url: str | None = None, read_timeout: float = 10.0
+    service: str,
+    *,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    read_timeout: float = 10.0,
+    attempts: int = 1,
 ) -> Any:
+    """A client with botocore's standard retry mode making ``attempts`` attempts in all (default 1: the
+    deliverer retries itself; callers without their own retries ask for more)."""
     import boto3
     from botocore.config import Config
 
     config = Config(
         connect_timeout=3,
         read_timeout=read_timeout,
-        retries={"mode": "standard", "total_max_attempts": 1},  # the deliverer retries
+        retries={"mode": "standard", "total_max_attempts": attempts},
     )
     # boto3's default session: its loaded service and endpoint data are shared by every client (a session per
     # client would parse them again, ~0.3 s each); making clients on it is not thread-safe, hence the lock

@@ -1,5 +1,5 @@
 """The privacy API function's AWS side (:mod:`cdp.privacy.requests`): request documents in the lake
-bucket, jobs to the worker function, the salt from Secrets Manager.
+bucket and jobs to the worker function (the salt: :mod:`cdp.adapters.aws_secrets`).
 
 The API function uses plain S3 calls on exact keys rather than :class:`cdp.lakefs.LakeFiles`: its role may
 write ``privacy/requests/*/request.json`` and read and write ``…/status.json``, nothing else of the lake (it
@@ -14,30 +14,9 @@ from typing import Any
 
 import orjson
 
+from cdp.adapters.aws_activation import LazyClient
+from cdp.adapters.aws_secrets import ATTEMPTS
 from cdp.privacy.requests import PrivacyJob
-from cdp.profiles.salt import salt_from_secret
-
-
-class _Client:
-    """One boto3 client, made on first call, or the one given (moto, botocore's Stubber)."""
-
-    def __init__(self, service: str, client: Any, region: str | None) -> None:
-        self._service, self._client, self._region = service, client, region
-
-    def __call__(self) -> Any:
-        if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            create: Any = boto3.client  # Any: the service name is not one of the stubs' literals
-            self._client = create(
-                self._service,
-                region_name=self._region,
-                config=Config(
-                    connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3}
-                ),
-            )
-        return self._client
 
 
 class S3RequestStore:
@@ -45,7 +24,7 @@ class S3RequestStore:
 
     def __init__(self, bucket: str, *, client: Any = None, region: str | None = None) -> None:
         self.bucket = bucket
-        self._s3 = _Client("s3", client, region)
+        self._s3 = LazyClient("s3", client=client, region=region, attempts=ATTEMPTS)
 
     def put(self, key: str, data: bytes) -> None:
         self._s3().put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="application/json")
@@ -66,7 +45,7 @@ class LambdaJobDispatcher:
 
     def __init__(self, function_name: str, *, client: Any = None, region: str | None = None) -> None:
         self.function_name = function_name
-        self._lambda = _Client("lambda", client, region)
+        self._lambda = LazyClient("lambda", client=client, region=region, attempts=ATTEMPTS)
 
     def dispatch(self, job: PrivacyJob) -> None:
         response = self._lambda().invoke(
@@ -78,9 +57,3 @@ class LambdaJobDispatcher:
             raise RuntimeError(
                 f"the privacy worker did not accept the job: status {response.get('StatusCode')}"
             )
-
-
-def read_salt(secret_arn: str, *, client: Any = None, region: str | None = None) -> bytes:
-    """The pseudonymization salt the build-profiles job hashes with (the same secret)."""
-    value = _Client("secretsmanager", client, region)().get_secret_value(SecretId=secret_arn)
-    return salt_from_secret(value["SecretBinary"] if "SecretBinary" in value else value["SecretString"])

@@ -143,16 +143,6 @@ def lake_lock(lake_uri: str) -> LakeLock | None:
     return S3LakeLock(boto3.client("s3"), bucket)
 
 
-def read_salt_secret(secret_arn: str) -> bytes:
-    """The pseudonymization salt from Secrets Manager (the profiles step's hashes, the tombstones)."""
-    import boto3
-
-    from cdp.profiles.salt import salt_from_secret
-
-    value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_arn)
-    return salt_from_secret(value["SecretBinary"] if "SecretBinary" in value else value["SecretString"])
-
-
 def _catalog(database: str | None) -> CatalogPublisher | None:
     if database is None:
         return None
