@@ -215,11 +215,12 @@ class PrivacyService:
 
         paths = self.lake_files(skip=skip)
         scratch = [path for path in paths if path.startswith(f"{SCRATCH}/")]
+        others = [path for path in paths if not path.startswith(f"{SCRATCH}/")]
         for path in scratch:
             self.files.delete_file(path)  # a job's leftovers; no job runs while we hold the lock
             removed_files.append(path)
         # reading is the cost: files are screened in parallel, then rewritten one by one, in order
-        found = _in_parallel(holds_the_person, [path for path in paths if path not in set(scratch)])
+        found = _in_parallel(holds_the_person, others)
         for path in sorted((path for path, hit in found if hit), key=_erasure_order):
             lake_file = LakeFile(self.files, path, matcher)
             removed = lake_file.rewrite()
