@@ -11,6 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from cdp.activation.audience import email_hash
+from cdp.activation.models import Contact, ProfileContact
+from cdp.activation.suppression import parse_suppression
 from cdp.lakefs import LakeFiles
 from cdp.privacy.errors import PrivacyRequestError
 from cdp.privacy.files import LakeFile, file_format, zone_of
@@ -153,6 +155,20 @@ def test_the_suppression_list_keeps_suppressing_by_hash(tmp_path: object, matche
         {"reason": "complaint", "email_sha256": email_hash("somchai.j@hotmail.co.th")},
         {"email": "other@example.com"},
     ]
+
+
+def test_a_suppressed_gmail_stays_suppressed_in_every_spelling_once_hashed(tmp_path: object) -> None:
+    files = _lake(tmp_path)
+    files.write_bytes("privacy/suppression.jsonl", b'{"email": "Ploy.S+promo@gmail.com"}\n')
+    subject = Subject(emails={"ploy.s+promo@gmail.com", "ploys@gmail.com"})
+    assert LakeFile(files, "privacy/suppression.jsonl", Matcher(subject)).rewrite() == 1
+    text = files.read_bytes("privacy/suppression.jsonl") or b""
+    assert b"ploy" not in text.lower()
+    listed = parse_suppression(text.splitlines())
+    for spelling in ("ploy.s+promo@gmail.com", "p.loys@gmail.com", "ploys@googlemail.com"):
+        contact = ProfileContact("p1", Contact(email=spelling), emails=(), phones=())
+        assert listed.suppresses(contact), spelling
+    assert not listed.suppresses(ProfileContact("p2", Contact(email="ploy@gmail.com"), emails=(), phones=()))
 
 
 def test_a_parquet_snapshot_is_rewritten_with_its_schema(tmp_path: object, matcher: Matcher) -> None:

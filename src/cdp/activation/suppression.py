@@ -70,7 +70,9 @@ class SuppressionList:
         if normalized in self.emails or email_hash(normalized) in self.email_hashes:
             return True
         result = standardize_email(email)
-        return result.match_key is not None and result.match_key in self.emails
+        return result.match_key is not None and (
+            result.match_key in self.emails or email_hash(result.match_key) in self.email_hashes
+        )
 
     def _phone_listed(self, phone: str) -> bool:
         if phone in self.phones:

@@ -330,11 +330,15 @@ def _hashed_suppression_line(entry: Any) -> bytes | None:
         key: value for key, value in entry.items() if key in ("reason", "added_at", "source")
     }
     if isinstance(entry.get("email"), str):
-        normalized = standardize_email(entry["email"]).normalized or entry["email"].strip().lower()
-        hashed["email_sha256"] = email_hash(normalized)
-    elif isinstance(entry.get("phone"), str):
+        # the address and its mailbox match key, as a plain line suppresses both (s.o.m@gmail.com
+        # suppresses som@gmail.com): one hashed line each, so the list suppresses no less than before
+        result = standardize_email(entry["email"])
+        forms = {result.normalized or entry["email"].strip().lower(), result.match_key}
+        return b"\n".join(
+            orjson.dumps({**hashed, "email_sha256": email_hash(form)})
+            for form in sorted(f for f in forms if f)
+        )
+    if isinstance(entry.get("phone"), str):
         e164 = standardize_phone(entry["phone"]).e164 or entry["phone"].strip()
-        hashed["phone_sha256"] = phone_hash(e164, PhoneHashFormat.E164)
-    else:
-        return None
-    return orjson.dumps(hashed)
+        return orjson.dumps({**hashed, "phone_sha256": phone_hash(e164, PhoneHashFormat.E164)})
+    return None
